@@ -1,0 +1,53 @@
+#pragma once
+/// Process-wide set-up of the native runtime (ggml backends, llama.cpp logging) and the
+/// facts `georank doctor` reports about it.
+
+#include <string>
+#include <vector>
+
+namespace georank {
+
+/// Loads ggml's compute backends (CPU variants are separate shared objects chosen per CPU)
+/// from the runtime prefix or the system folder, initialises llama.cpp and routes its log
+/// to georank's (quiet unless GEORANK_VERBOSE=1). Idempotent and thread-safe; call before
+/// loading any model.
+void init_runtime();
+
+/// Where the native libraries come from: "prefix" (project-local, made by scripts/setup) or
+/// "system".
+std::string runtime_mode();
+/// The runtime prefix folder, empty in system mode.
+std::string runtime_prefix();
+/// Path of Debian's llama-server matching the linked libllama (may not exist).
+std::string llama_server_path();
+
+struct BackendDevice {
+  std::string name;         ///< e.g. "CPU"
+  std::string description;  ///< e.g. the CPU model name
+  std::string library;      ///< shared object it came from, e.g. "libggml-cpu-haswell.so"
+};
+
+struct RuntimeReport {
+  std::string mode;                    ///< "prefix" or "system"
+  std::string prefix;                  ///< empty in system mode
+  std::string llama_version;           ///< llama_version(), e.g. "0.7.0"
+  int llama_build_number = 0;          ///< upstream build number (b11669 -> 11669), 0 if unknown
+  std::string llama_package;           ///< Debian package version, empty if unknown
+  std::string ggml_version;            ///< ggml_version()
+  std::vector<BackendDevice> backends; ///< ggml devices actually loaded
+  std::string llama_system_info;       ///< llama_print_system_info()
+  std::string onnxruntime_version;     ///< Ort::GetVersionString()
+  std::vector<std::string> onnxruntime_providers;
+  std::string faiss_version;
+  std::string sqlite_version;
+  std::string llama_server;            ///< path, empty when not found
+  std::vector<std::string> cpu_features;  ///< avx2, avx512f, fma, f16c, ...
+  std::string cpu_model;
+  unsigned n_threads = 0;              ///< hardware threads
+  std::vector<std::string> problems;   ///< one line each; empty when healthy
+};
+
+/// Collects the report; never throws for a missing component, records a problem instead.
+RuntimeReport runtime_report();
+
+}  // namespace georank
