@@ -1,0 +1,57 @@
+#pragma once
+/// Decoded RGB images: the one pixel type shared by the encoder, the VLM backends and the
+/// fixture generators.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace georank {
+
+/// 8-bit RGB image, row-major, `rgb.size() == width * height * 3`.
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint8_t> rgb;
+  /// Content hash: lower-case hex SHA-256 of (width, height, rgb). Set by the loaders and by
+  /// `finalize()`; used as the image-embedding and judgment cache key.
+  std::string id;
+
+  /// Recomputes `id` from the pixels; call after changing them.
+  void finalize();
+};
+
+struct ImageLimits {
+  /// Images with more pixels are rejected before any pixel memory is allocated
+  /// (decompression-bomb guard). VIGOR panoramas are 2048x1024.
+  std::int64_t max_pixels = 64LL * 1024 * 1024;
+};
+
+/// Decodes a JPEG/PNG/BMP/GIF/PPM file. Throws Error(not_found) for a missing file and
+/// Error(invalid_argument) naming the file for corrupt, truncated or oversized images.
+Image load_image(const std::string& path, const ImageLimits& limits = {});
+/// Same for an encoded buffer; `name` is used in error messages.
+Image decode_image(std::span<const std::uint8_t> encoded, const std::string& name, const ImageLimits& limits = {});
+
+/// Lossless PNG encoding (what the remote backend sends, so both backends see equal pixels).
+std::vector<std::uint8_t> encode_png(const Image& image);
+/// Writes a PNG (write-then-rename). Throws Error(io).
+void write_png(const Image& image, const std::string& path);
+/// Writes a JPEG of the given quality (1-100) (write-then-rename). Throws Error(io).
+void write_jpeg(const Image& image, const std::string& path, int quality = 90);
+
+enum class ResizeFilter {
+  bilinear,  ///< bilinear with half-pixel centres (PyTorch align_corners=false, no antialias)
+  area,      ///< box average over the source footprint (OpenCV INTER_AREA); best for downscaling
+};
+
+/// Resizes to width x height.
+Image resize(const Image& image, int width, int height, ResizeFilter filter = ResizeFilter::bilinear);
+
+/// Lower-case hex SHA-256 of a byte buffer.
+std::string sha256_hex(std::span<const std::uint8_t> bytes);
+/// Lower-case hex SHA-256 of a file's content. Throws Error(not_found/io).
+std::string sha256_file(const std::string& path);
+
+}  // namespace georank

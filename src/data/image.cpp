@@ -1,0 +1,202 @@
+#include "georank/image.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "georank/error.hpp"
+
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_HDR
+#define STBI_NO_LINEAR
+#include <stb_image.h>
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb_image_write.h>
+
+namespace georank {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string to_hex(const unsigned char* data, unsigned n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (unsigned i = 0; i < n; ++i) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 15];
+  }
+  return out;
+}
+
+struct Sha256 {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  Sha256() {
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) throw Error(ErrorKind::backend, "OpenSSL SHA-256 init failed");
+  }
+  ~Sha256() { EVP_MD_CTX_free(ctx); }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* data, std::size_t n) { EVP_DigestUpdate(ctx, data, n); }
+  std::string hex() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    EVP_DigestFinal_ex(ctx, md, &n);
+    return to_hex(md, n);
+  }
+};
+
+std::vector<std::uint8_t> read_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(ErrorKind::not_found, path + ": no such file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, path + ": cannot open for reading");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(ErrorKind::io, path + ": cannot open for writing");
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw Error(ErrorKind::io, path + ": write failed");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(ErrorKind::io, path + ": rename failed: " + ec.message());
+}
+
+void append_to_vector(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<std::uint8_t>*>(context);
+  const auto* bytes = static_cast<const std::uint8_t*>(data);
+  out->insert(out->end(), bytes, bytes + size);
+}
+
+void check_image(const Image& image) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.rgb.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 3)
+    throw Error(ErrorKind::invalid_argument, "image has inconsistent size");
+}
+
+}  // namespace
+
+void Image::finalize() {
+  Sha256 h;
+  const std::int32_t dims[2] = {width, height};
+  h.update(dims, sizeof dims);
+  h.update(rgb.data(), rgb.size());
+  id = h.hex();
+}
+
+Image decode_image(std::span<const std::uint8_t> encoded, const std::string& name, const ImageLimits& limits) {
+  if (encoded.empty()) throw Error(ErrorKind::invalid_argument, name + ": empty image file");
+  if (encoded.size() > static_cast<std::size_t>(INT32_MAX)) throw Error(ErrorKind::invalid_argument, name + ": file too large");
+  const auto len = static_cast<int>(encoded.size());
+  int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(encoded.data(), len, &w, &h, &c))
+    throw Error(ErrorKind::invalid_argument, name + ": not a decodable image (" + stbi_failure_reason() + ")");
+  if (static_cast<std::int64_t>(w) * h > limits.max_pixels)
+    throw Error(ErrorKind::invalid_argument, name + ": " + std::to_string(w) + "x" + std::to_string(h) +
+                                                 " exceeds the pixel limit of " + std::to_string(limits.max_pixels));
+  stbi_uc* pixels = stbi_load_from_memory(encoded.data(), len, &w, &h, &c, 3);
+  if (!pixels) throw Error(ErrorKind::invalid_argument, name + ": corrupt or truncated image (" + stbi_failure_reason() + ")");
+  Image image;
+  image.width = w;
+  image.height = h;
+  image.rgb.assign(pixels, pixels + static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 3);
+  stbi_image_free(pixels);
+  image.finalize();
+  return image;
+}
+
+Image load_image(const std::string& path, const ImageLimits& limits) {
+  const auto bytes = read_file(path);
+  return decode_image(bytes, path, limits);
+}
+
+std::vector<std::uint8_t> encode_png(const Image& image) {
+  check_image(image);
+  std::vector<std::uint8_t> out;
+  if (!stbi_write_png_to_func(append_to_vector, &out, image.width, image.height, 3, image.rgb.data(), image.width * 3))
+    throw Error(ErrorKind::io, "PNG encoding failed");
+  return out;
+}
+
+void write_png(const Image& image, const std::string& path) { write_atomically(path, encode_png(image)); }
+
+void write_jpeg(const Image& image, const std::string& path, int quality) {
+  check_image(image);
+  std::vector<std::uint8_t> out;
+  if (!stbi_write_jpg_to_func(append_to_vector, &out, image.width, image.height, 3, image.rgb.data(),
+                              std::clamp(quality, 1, 100)))
+    throw Error(ErrorKind::io, path + ": JPEG encoding failed");
+  write_atomically(path, out);
+}
+
+Image resize(const Image& src, int width, int height, ResizeFilter filter) {
+  check_image(src);
+  if (width <= 0 || height <= 0) throw Error(ErrorKind::invalid_argument, "resize: target size must be positive");
+  Image dst;
+  dst.width = width;
+  dst.height = height;
+  dst.rgb.resize(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 3);
+  const double sx = static_cast<double>(src.width) / width;
+  const double sy = static_cast<double>(src.height) / height;
+  auto at = [&](int x, int y, int ch) -> double {
+    return src.rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(src.width) + static_cast<std::size_t>(x)) * 3 +
+                   static_cast<std::size_t>(ch)];
+  };
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      for (int ch = 0; ch < 3; ++ch) {
+        double v = 0;
+        if (filter == ResizeFilter::bilinear || (sx <= 1.0 && sy <= 1.0)) {
+          const double fx = std::clamp((x + 0.5) * sx - 0.5, 0.0, src.width - 1.0);
+          const double fy = std::clamp((y + 0.5) * sy - 0.5, 0.0, src.height - 1.0);
+          const int x0 = static_cast<int>(fx), y0 = static_cast<int>(fy);
+          const int x1 = std::min(x0 + 1, src.width - 1), y1 = std::min(y0 + 1, src.height - 1);
+          const double ax = fx - x0, ay = fy - y0;
+          v = (1 - ay) * ((1 - ax) * at(x0, y0, ch) + ax * at(x1, y0, ch)) +
+              ay * ((1 - ax) * at(x0, y1, ch) + ax * at(x1, y1, ch));
+        } else {
+          // Box filter: integrate the source footprint [x*sx, (x+1)*sx) with partial weights.
+          const double x_begin = x * sx, x_end = (x + 1) * sx, y_begin = y * sy, y_end = (y + 1) * sy;
+          double sum = 0, weight = 0;
+          for (int yy = static_cast<int>(y_begin); yy < std::min(static_cast<int>(std::ceil(y_end)), src.height); ++yy) {
+            const double wy = std::min(y_end, yy + 1.0) - std::max(y_begin, static_cast<double>(yy));
+            for (int xx = static_cast<int>(x_begin); xx < std::min(static_cast<int>(std::ceil(x_end)), src.width); ++xx) {
+              const double wx = std::min(x_end, xx + 1.0) - std::max(x_begin, static_cast<double>(xx));
+              sum += wx * wy * at(xx, yy, ch);
+              weight += wx * wy;
+            }
+          }
+          v = weight > 0 ? sum / weight : 0;
+        }
+        dst.rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)) * 3 +
+                static_cast<std::size_t>(ch)] = static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+      }
+    }
+  }
+  dst.finalize();
+  return dst;
+}
+
+std::string sha256_hex(std::span<const std::uint8_t> bytes) {
+  Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  return h.hex();
+}
+
+std::string sha256_file(const std::string& path) {
+  const auto bytes = read_file(path);
+  return sha256_hex(bytes);
+}
+
+}  // namespace georank
