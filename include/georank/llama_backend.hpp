@@ -54,8 +54,8 @@ struct LlamaConfig {
 /// is only tokenised (n_prompt_tokens filled, nothing decoded).
 ///
 /// `VlmResponse::n_decoded_tokens`: every decoded token (text, image, generated, forced) is
-/// counted once, for the first request (in request order) that needs it, so the sum over a
-/// batch is the batch's decode work. Timings of shared work are split evenly.
+/// counted once, for one of the requests that share it, so the sum over a batch is the
+/// batch's decode work. Timings of shared work are split evenly over the requests sharing it.
 ///
 /// Thread-safety: a backend owns one llama_context and one mtmd_context and must be used by
 /// one thread at a time; parallel workers each create their own backend. Do not run several
