@@ -41,7 +41,7 @@ TEST(VlmFixture, TinyModelScoresTwoImagesWithFiniteLogProbabilities) {
   cfg.model = testing::tiny_vlm().text_model;
   cfg.mmproj = testing::tiny_vlm().mmproj;
   cfg.n_ctx = 1024;
-  cfg.threads = 2;
+  cfg.threads = 1;
   const auto backend = make_llama_backend(cfg);
   VlmRequest req;
   req.images = {testing::noise_image(64, 48, 1), testing::noise_image(40, 40, 2)};

@@ -23,7 +23,7 @@ LlamaConfig tiny_config() {
   cfg.mmproj = tiny_vlm().mmproj;
   cfg.n_ctx = 2048;
   cfg.n_seq_max = 16;
-  cfg.threads = 2;
+  cfg.threads = 1;
   return cfg;
 }
 
@@ -37,12 +37,12 @@ class Reference {
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = 1024;
     cp.n_batch = 512;
-    cp.n_threads = cp.n_threads_batch = 2;
+    cp.n_threads = cp.n_threads_batch = 1;
     ctx_.reset(llama_init_from_model(model_.get(), cp));
     mtmd_context_params mp2 = mtmd_context_params_default();
     mp2.use_gpu = false;
     mp2.print_timings = false;
-    mp2.n_threads = 2;
+    mp2.n_threads = 1;
     mp2.warmup = false;
     mtmd_.reset(mtmd_init_from_file(tiny_vlm().mmproj.c_str(), model_.get(), mp2));
   }
