@@ -10,14 +10,14 @@
 namespace georank {
 
 struct SyntheticVigorConfig {
-  std::string out_dir;                   ///< created; existing files are overwritten
-  int n_queries = 40;                    ///< panoramas of the test city
-  int n_train_queries = 0;               ///< panoramas of the train city (0: max(4, n_queries / 4))
-  std::uint64_t seed = 0;                ///< everything is a pure function of the config
-  int tile_px = 128;                     ///< aerial tile side in pixels (VIGOR: 640)
-  int pano_width = 256;                  ///< panorama width; height = width / 2 (VIGOR: 2048)
-  std::string test_city = "Chicago";     ///< a cross-area test city
-  std::string train_city = "NewYork";    ///< a cross-area train city
+  std::string out_dir;                 ///< created; existing files are overwritten
+  int n_queries = 40;                  ///< panoramas of the test city
+  int n_train_queries = 0;             ///< panoramas of the train city (0: max(4, n_queries / 4))
+  std::uint64_t seed = 0;              ///< everything is a pure function of the config
+  int tile_px = 128;                   ///< aerial tile side in pixels (VIGOR: 640)
+  int pano_width = 256;                ///< panorama width; height = width / 2 (VIGOR: 2048)
+  std::string test_city = "Chicago";   ///< a cross-area test city
+  std::string train_city = "NewYork";  ///< a cross-area train city
 };
 
 /// What was written.

@@ -8,20 +8,26 @@ namespace georank::synth {
 namespace {
 
 constexpr double kPi = std::numbers::pi;
-constexpr double kSunElevationTan = 1.0;      // 45 degrees
+constexpr double kSunElevationTan = 1.0;            // 45 degrees
 constexpr double kSunDirE = -0.6, kSunDirN = -0.8;  // towards the sun: south-west... shadows fall north-east
 
-std::uint8_t clamp8(double v) { return static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0)); }
+std::uint8_t clamp8(double v) {
+  return static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));
+}
 
-Rgb scale(Rgb c, double f) { return {clamp8(c[0] * f), clamp8(c[1] * f), clamp8(c[2] * f)}; }
+Rgb scale(Rgb c, double f) {
+  return {clamp8(c[0] * f), clamp8(c[1] * f), clamp8(c[2] * f)};
+}
 
 Rgb mix(Rgb a, Rgb b, double t) {
-  return {clamp8(a[0] + (b[0] - a[0]) * t), clamp8(a[1] + (b[1] - a[1]) * t), clamp8(a[2] + (b[2] - a[2]) * t)};
+  return {clamp8(a[0] + (b[0] - a[0]) * t), clamp8(a[1] + (b[1] - a[1]) * t),
+          clamp8(a[2] + (b[2] - a[2]) * t)};
 }
 
 // Per-cell texture noise in [-1, 1], a pure function of the cell so both views agree.
 double cell_noise(int ix, int iy, std::uint32_t salt) {
-  std::uint32_t h = static_cast<std::uint32_t>(ix) * 374761393u + static_cast<std::uint32_t>(iy) * 668265263u + salt;
+  std::uint32_t h =
+      static_cast<std::uint32_t>(ix) * 374761393u + static_cast<std::uint32_t>(iy) * 668265263u + salt;
   h = (h ^ (h >> 13)) * 1274126177u;
   h ^= h >> 16;
   return static_cast<double>(h & 0xffff) / 32767.5 - 1.0;
@@ -34,7 +40,8 @@ Rgb jitter(Rgb c, int ix, int iy, double amount) {
 
 struct Painter {
   Scene& s;
-  void rect(double e0, double n0, double e1, double n1, Surface surf, Rgb top, Rgb side, float h, double noise) {
+  void rect(double e0, double n0, double e1, double n1, Surface surf, Rgb top, Rgb side, float h,
+            double noise) {
     const int x0 = std::max(0, s.cell_x(e0)), x1 = std::min(s.nx - 1, s.cell_x(e1));
     const int y0 = std::max(0, s.cell_y(n0)), y1 = std::min(s.ny - 1, s.cell_y(n1));
     for (int iy = y0; iy <= y1; ++iy)
@@ -68,10 +75,11 @@ struct Painter {
 };
 
 const Rgb kGrass{86, 128, 62}, kRoad{72, 72, 76}, kSidewalk{168, 164, 156}, kMarking{236, 232, 220};
-const Rgb kRoofPalette[] = {{178, 74, 58},  {96, 100, 112}, {200, 190, 170}, {60, 64, 70},   {150, 120, 90},
-                            {210, 210, 205}, {120, 80, 64}, {70, 96, 130},   {190, 160, 110}, {140, 150, 150}};
-const Rgb kFacadePalette[] = {{190, 170, 150}, {150, 110, 90}, {200, 200, 195}, {120, 125, 135}, {170, 150, 120},
-                              {215, 205, 185}, {110, 90, 80},  {160, 175, 185}};
+const Rgb kRoofPalette[] = {{178, 74, 58},   {96, 100, 112},  {200, 190, 170}, {60, 64, 70},
+                            {150, 120, 90},  {210, 210, 205}, {120, 80, 64},   {70, 96, 130},
+                            {190, 160, 110}, {140, 150, 150}};
+const Rgb kFacadePalette[] = {{190, 170, 150}, {150, 110, 90},  {200, 200, 195}, {120, 125, 135},
+                              {170, 150, 120}, {215, 205, 185}, {110, 90, 80},   {160, 175, 185}};
 
 }  // namespace
 
@@ -90,8 +98,12 @@ int Rng::integer(int lo, int hi) {
   return lo + static_cast<int>(next() % static_cast<std::uint64_t>(hi - lo + 1));
 }
 
-int Scene::cell_x(double e) const { return static_cast<int>(std::floor((e - min_e) / cell_m)); }
-int Scene::cell_y(double n) const { return static_cast<int>(std::floor((n - min_n) / cell_m)); }
+int Scene::cell_x(double e) const {
+  return static_cast<int>(std::floor((e - min_e) / cell_m));
+}
+int Scene::cell_y(double n) const {
+  return static_cast<int>(std::floor((n - min_n) / cell_m));
+}
 bool Scene::shadowed(int ix, int iy) const {
   const int cx = (nx + 1) / 2;
   return shadow[static_cast<std::size_t>(iy / 2) * cx + ix / 2] != 0;
@@ -116,7 +128,8 @@ Scene make_scene(double min_e, double min_n, double max_e, double max_n, std::ui
   // Street grid: road centre lines at irregular spacing in both directions.
   auto lines = [&](double lo, double hi) {
     std::vector<std::pair<double, double>> out;  // centre, width
-    for (double c = lo + rng.uniform(0, 20); c < hi + 40; c += rng.uniform(48, 82)) out.push_back({c, rng.uniform(9, 14)});
+    for (double c = lo + rng.uniform(0, 20); c < hi + 40; c += rng.uniform(48, 82))
+      out.push_back({c, rng.uniform(9, 14)});
     return out;
   };
   const auto ew = lines(min_n, max_n);  // roads running east-west (constant n)
@@ -125,8 +138,10 @@ Scene make_scene(double min_e, double min_n, double max_e, double max_n, std::ui
   // Blocks between consecutive roads, split into lots.
   for (std::size_t bi = 0; bi + 1 < ns.size(); ++bi)
     for (std::size_t bj = 0; bj + 1 < ew.size(); ++bj) {
-      const double e0 = ns[bi].first + ns[bi].second / 2 + 3, e1 = ns[bi + 1].first - ns[bi + 1].second / 2 - 3;
-      const double n0 = ew[bj].first + ew[bj].second / 2 + 3, n1 = ew[bj + 1].first - ew[bj + 1].second / 2 - 3;
+      const double e0 = ns[bi].first + ns[bi].second / 2 + 3,
+                   e1 = ns[bi + 1].first - ns[bi + 1].second / 2 - 3;
+      const double n0 = ew[bj].first + ew[bj].second / 2 + 3,
+                   n1 = ew[bj + 1].first - ew[bj + 1].second / 2 - 3;
       if (e1 - e0 < 6 || n1 - n0 < 6) continue;
       const int lots_e = std::max(1, static_cast<int>((e1 - e0) / rng.uniform(14, 30)));
       const int lots_n = std::max(1, static_cast<int>((n1 - n0) / rng.uniform(18, 40)));
@@ -139,18 +154,23 @@ Scene make_scene(double min_e, double min_n, double max_e, double max_n, std::ui
             const double h = rng.uniform() < 0.25 ? rng.uniform(25, 55) : rng.uniform(5, 22);
             const Rgb roof = kRoofPalette[rng.integer(0, 9)];
             const Rgb facade = kFacadePalette[rng.integer(0, 7)];
-            p.rect(le0 + sb, ln0 + sb, le1 - sb, ln1 - sb, Surface::building, roof, facade, static_cast<float>(h), 6);
+            p.rect(le0 + sb, ln0 + sb, le1 - sb, ln1 - sb, Surface::building, roof, facade,
+                   static_cast<float>(h), 6);
             if (rng.uniform() < 0.4) {  // rooftop structure
-              const double w = (le1 - le0 - 2 * sb) * rng.uniform(0.2, 0.4), d = (ln1 - ln0 - 2 * sb) * rng.uniform(0.2, 0.4);
-              const double ce = rng.uniform(le0 + sb + w, le1 - sb - w), cn = rng.uniform(ln0 + sb + d, ln1 - sb - d);
-              p.rect(ce - w / 2, cn - d / 2, ce + w / 2, cn + d / 2, Surface::roof_structure, scale(roof, 0.7),
-                     scale(facade, 0.8), static_cast<float>(h + rng.uniform(2, 4)), 4);
+              const double w = (le1 - le0 - 2 * sb) * rng.uniform(0.2, 0.4),
+                           d = (ln1 - ln0 - 2 * sb) * rng.uniform(0.2, 0.4);
+              const double ce = rng.uniform(le0 + sb + w, le1 - sb - w),
+                           cn = rng.uniform(ln0 + sb + d, ln1 - sb - d);
+              p.rect(ce - w / 2, cn - d / 2, ce + w / 2, cn + d / 2, Surface::roof_structure,
+                     scale(roof, 0.7), scale(facade, 0.8), static_cast<float>(h + rng.uniform(2, 4)), 4);
             }
           } else {
             const int n_trees = rng.integer(2, 7);
             for (int t = 0; t < n_trees; ++t)
-              p.tree(rng.uniform(le0 + 2, le1 - 2), rng.uniform(ln0 + 2, ln1 - 2), rng.uniform(2, 4.5), rng.uniform(6, 12),
-                     Rgb{static_cast<std::uint8_t>(rng.integer(40, 70)), static_cast<std::uint8_t>(rng.integer(90, 125)),
+              p.tree(rng.uniform(le0 + 2, le1 - 2), rng.uniform(ln0 + 2, ln1 - 2), rng.uniform(2, 4.5),
+                     rng.uniform(6, 12),
+                     Rgb{static_cast<std::uint8_t>(rng.integer(40, 70)),
+                         static_cast<std::uint8_t>(rng.integer(90, 125)),
                          static_cast<std::uint8_t>(rng.integer(35, 55))});
           }
         }
@@ -185,11 +205,13 @@ Scene make_scene(double min_e, double min_n, double max_e, double max_n, std::ui
   for (auto [c, w] : ew)
     for (double e = min_e + rng.uniform(0, 10); e < max_e; e += rng.uniform(9, 20))
       if (rng.uniform() < 0.45)
-        p.tree(e, c + (rng.uniform() < 0.5 ? -1 : 1) * (w / 2 + 1.5), rng.uniform(1.8, 3), rng.uniform(6, 9), {58, 110, 48});
+        p.tree(e, c + (rng.uniform() < 0.5 ? -1 : 1) * (w / 2 + 1.5), rng.uniform(1.8, 3), rng.uniform(6, 9),
+               {58, 110, 48});
   for (auto [c, w] : ns)
     for (double nn = min_n + rng.uniform(0, 10); nn < max_n; nn += rng.uniform(9, 20))
       if (rng.uniform() < 0.45)
-        p.tree(c + (rng.uniform() < 0.5 ? -1 : 1) * (w / 2 + 1.5), nn, rng.uniform(1.8, 3), rng.uniform(6, 9), {58, 110, 48});
+        p.tree(c + (rng.uniform() < 0.5 ? -1 : 1) * (w / 2 + 1.5), nn, rng.uniform(1.8, 3), rng.uniform(6, 9),
+               {58, 110, 48});
 
   // Sun shadows on a 2x2-cell grid: march towards the sun until a taller cell blocks it.
   const int cx = (s.nx + 1) / 2, cy = (s.ny + 1) / 2;
@@ -243,7 +265,8 @@ Image render_aerial(const Scene& s, double e, double n, double size_m, int px) {
           const Rgb c = s.inside(ix, iy) ? lit_top(s, ix, iy) : Rgb{86, 128, 62};
           for (int k = 0; k < 3; ++k) acc[k] += c[k];
         }
-      for (int k = 0; k < 3; ++k) img.rgb[(static_cast<std::size_t>(v) * px + u) * 3 + k] = clamp8(acc[k] / 4 + 0.5);
+      for (int k = 0; k < 3; ++k)
+        img.rgb[(static_cast<std::size_t>(v) * px + u) * 3 + k] = clamp8(acc[k] / 4 + 0.5);
     }
   img.finalize();
   return img;

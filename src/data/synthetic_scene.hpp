@@ -20,13 +20,13 @@ struct Scene {
   double min_e = 0;  // metres east of the city origin of cell (0, 0)'s corner
   double min_n = 0;  // metres north
   double cell_m = 0.25;
-  int nx = 0;  // cells east
-  int ny = 0;  // cells north
-  std::vector<float> height;           // metres above ground
-  std::vector<Rgb> top;                // colour seen from above
-  std::vector<Rgb> side;               // colour of a vertical face ending in this cell
+  int nx = 0;                 // cells east
+  int ny = 0;                 // cells north
+  std::vector<float> height;  // metres above ground
+  std::vector<Rgb> top;       // colour seen from above
+  std::vector<Rgb> side;      // colour of a vertical face ending in this cell
   std::vector<Surface> surface;
-  std::vector<std::uint8_t> shadow;    // 1: in the sun's shadow (coarse grid, 2x2 cells)
+  std::vector<std::uint8_t> shadow;  // 1: in the sun's shadow (coarse grid, 2x2 cells)
 
   [[nodiscard]] bool inside(int ix, int iy) const { return ix >= 0 && iy >= 0 && ix < nx && iy < ny; }
   [[nodiscard]] std::size_t at(int ix, int iy) const { return static_cast<std::size_t>(iy) * nx + ix; }

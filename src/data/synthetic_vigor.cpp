@@ -37,7 +37,8 @@ struct CityOut {
   std::size_t n_tiles = 0;
 };
 
-CityOut write_city(const SyntheticVigorConfig& cfg, const std::string& city, int n_queries, std::uint64_t seed) {
+CityOut write_city(const SyntheticVigorConfig& cfg, const std::string& city, int n_queries,
+                   std::uint64_t seed) {
   const fs::path root(cfg.out_dir);
   const double m_per_px = vigor::corrected_m_per_px(city).value_or(vigor::kOriginalMPerPx);
   const double tile_m = vigor::kTilePx * m_per_px;
@@ -64,7 +65,8 @@ CityOut write_city(const SyntheticVigorConfig& cfg, const std::string& city, int
       const std::string name = vigor::tile_name(c);
       // Render at the centre the name states (rounded to 7 decimals) so name and pixels agree.
       const auto en = east_north_m(origin, *vigor::tile_gps(name));
-      write_png(synth::render_aerial(scene, en.east_m, en.north_m, tile_m, cfg.tile_px), (sat_dir / name).string());
+      write_png(synth::render_aerial(scene, en.east_m, en.north_m, tile_m, cfg.tile_px),
+                (sat_dir / name).string());
       tile_names.push_back(name);
       list += name + "\n";
     }
@@ -75,14 +77,17 @@ CityOut write_city(const SyntheticVigorConfig& cfg, const std::string& city, int
   std::vector<std::string> label_lines;
   int attempts = 0;
   while (static_cast<int>(label_lines.size()) < n_queries) {
-    if (++attempts > 200000) throw Error(ErrorKind::invalid_argument, "synthetic city has no room for the panoramas");
+    if (++attempts > 200000)
+      throw Error(ErrorKind::invalid_argument, "synthetic city has no room for the panoramas");
     const double e = rng.uniform(0.01, span - 0.01), n = rng.uniform(0.01, span - 0.01);
     const int ix = scene.cell_x(e), iy = scene.cell_y(n);
     const auto surf = scene.surface[scene.at(ix, iy)];
-    if (surf != synth::Surface::road && surf != synth::Surface::sidewalk && surf != synth::Surface::marking) continue;
+    if (surf != synth::Surface::road && surf != synth::Surface::sidewalk && surf != synth::Surface::marking)
+      continue;
     const std::string name = vigor::panorama_name(pano_id(rng), offset_m(origin, e, n));
     const auto cam = east_north_m(origin, *vigor::panorama_gps(name));
-    write_jpeg(synth::render_panorama(scene, cam.east_m, cam.north_m, cfg.pano_width), (pano_dir / name).string(), 90);
+    write_jpeg(synth::render_panorama(scene, cam.east_m, cam.north_m, cfg.pano_width),
+               (pano_dir / name).string(), 90);
 
     const int i0 = std::min(static_cast<int>(cam.east_m / spacing), grid - 2);
     const int j0 = std::min(static_cast<int>(cam.north_m / spacing), grid - 2);
@@ -104,7 +109,8 @@ CityOut write_city(const SyntheticVigorConfig& cfg, const std::string& city, int
              std::max(std::abs(b.offset.d0), std::abs(b.offset.d1));
     });
     std::string line = name;
-    for (const auto& c : cands) line += fmt::format(" {} {:.1f} {:.1f}", tile_names[c.index], c.offset.d0, c.offset.d1);
+    for (const auto& c : cands)
+      line += fmt::format(" {} {:.1f} {:.1f}", tile_names[c.index], c.offset.d0, c.offset.d1);
     label_lines.push_back(line);
   }
   std::string all, train, test;
@@ -126,9 +132,11 @@ SyntheticVigorSummary write_synthetic_vigor(const SyntheticVigorConfig& cfg) {
   if (cfg.out_dir.empty()) throw Error(ErrorKind::invalid_argument, "synthetic dataset: --out is required");
   if (cfg.n_queries < 1 || cfg.n_queries > 100000)
     throw Error(ErrorKind::invalid_argument, "synthetic dataset: --queries must be in [1, 100000]");
-  if (cfg.tile_px < 16 || cfg.tile_px > 1024 || cfg.pano_width < 32 || cfg.pano_width > 4096 || cfg.pano_width % 2)
-    throw Error(ErrorKind::invalid_argument, "synthetic dataset: tile size must be in [16, 1024], panorama width an "
-                                             "even number in [32, 4096]");
+  if (cfg.tile_px < 16 || cfg.tile_px > 1024 || cfg.pano_width < 32 || cfg.pano_width > 4096 ||
+      cfg.pano_width % 2)
+    throw Error(ErrorKind::invalid_argument,
+                "synthetic dataset: tile size must be in [16, 1024], panorama width an "
+                "even number in [32, 4096]");
   if (cfg.test_city == cfg.train_city)
     throw Error(ErrorKind::invalid_argument, "synthetic dataset: test and train city must differ");
   const int n_train = cfg.n_train_queries > 0 ? cfg.n_train_queries : std::max(4, cfg.n_queries / 4);

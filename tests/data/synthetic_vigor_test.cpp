@@ -92,10 +92,12 @@ TEST(SyntheticVigor, TheGroundUnderTheCameraHasTheColourOfThePositiveTileAtTheLa
     const Image pano = load_image(q.path);
     const Image tile = load_image(ds.gallery[ds.tile_index(q.positive.tile_id)].path);
     const double scale = tile.width / vigor::kTilePx;
-    const int x = static_cast<int>((320 - q.positive.d1) * scale), y = static_cast<int>((320 + q.positive.d0) * scale);
+    const int x = static_cast<int>((320 - q.positive.d1) * scale),
+              y = static_cast<int>((320 + q.positive.d0) * scale);
     int diff = 0;
     for (int k = 0; k < 3; ++k) {
-      const int a = pano.rgb[(static_cast<std::size_t>(pano.height - 1) * pano.width + pano.width / 2) * 3 + k];
+      const int a =
+          pano.rgb[(static_cast<std::size_t>(pano.height - 1) * pano.width + pano.width / 2) * 3 + k];
       const int b = tile.rgb[(static_cast<std::size_t>(y) * tile.width + x) * 3 + k];
       diff = std::max(diff, std::abs(a - b));
     }
@@ -138,8 +140,8 @@ TEST(DatasetCheckCli, ReportsEveryMalformedLineOfABrokenCopyWithItsLineNumber) {
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   ASSERT_EQ(lines.size(), 6u);
   lines[1] = lines[1].substr(0, lines[1].rfind(' '));            // 12 tokens
-  lines[3] = lines[3].substr(0, lines[3].rfind(' ')) + " 1.5x";   // an offset that is not a number
-  lines[4].replace(lines[4].find(",.jpg"), 5, ".jpg");             // no trailing comma: no GPS
+  lines[3] = lines[3].substr(0, lines[3].rfind(' ')) + " 1.5x";  // an offset that is not a number
+  lines[4].replace(lines[4].find(",.jpg"), 5, ".jpg");           // no trailing comma: no GPS
   std::ofstream out(labels);
   for (const auto& l : lines) out << l << "\n";
   out.close();
