@@ -9,5 +9,6 @@ void add_doctor(CLI::App& app);
 void add_fixtures(CLI::App& app);
 void add_dataset(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_retrieve(CLI::App& app);
 
 }  // namespace georank::cli
