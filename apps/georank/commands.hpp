@@ -13,5 +13,6 @@ void add_fixtures_vlm(CLI::App& fixtures);
 void add_fixtures_dataset(CLI::App& fixtures);
 void add_dataset(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_retrieve(CLI::App& app);
 
 }  // namespace georank::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   georank::cli::add_demo(app);
   georank::cli::add_dataset(app);
   georank::cli::add_eval(app);
+  georank::cli::add_retrieve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
