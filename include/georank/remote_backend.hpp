@@ -34,6 +34,10 @@ struct RemoteConfig {
   /// Alternatives requested per scored position (`top_logprobs`). Servers cap it (OpenAI and
   /// vLLM at 20 by default); a server that rejects the value is asked again with 20, then 5.
   int top_logprobs = 20;
+  /// How answers are matched to choices: "llama-server" (token ids from its /tokenize, the
+  /// same answer tokens as the in-process backend), "openai" (token texts, any server), or
+  /// "auto": llama-server when the server's GET /props says so, else openai.
+  std::string dialect = "auto";
 };
 
 /// Creates the remote backend. Nothing is contacted before the first `run()` or

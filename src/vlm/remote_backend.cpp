@@ -14,17 +14,17 @@
 #include "georank/log.hpp"
 #include "vlm/remote_http.hpp"
 #include "vlm/remote_logprobs.hpp"
+#include "vlm/remote_scoring.hpp"
 
 namespace georank {
 namespace {
 
 using nlohmann::json;
-using remote::ChoiceMatch;
 using remote::HttpSession;
 using Clock = std::chrono::steady_clock;
 
-/// Longest chain of tokens followed for one choice (multi-token answers).
-constexpr int kMaxAnswerTokens = 16;
+/// Bound of the tokenisation and template caches (entries); they are cleared when full.
+constexpr std::size_t kMaxCacheEntries = 4096;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -139,7 +139,8 @@ struct EndpointState {
   std::atomic<int> top_logprobs{20};
   std::mutex props_mutex;
   bool props_loaded = false;
-  std::string media_marker;  ///< llama-server's marker for /completion (random per process)
+  bool llama_server = false;  ///< answers /props with llama-server's fields (/tokenize etc.)
+  std::string media_marker;   ///< llama-server's marker for /completion (random per process)
 };
 
 /// The prompt of one request as the server will see it, without the assistant suffix.
@@ -161,6 +162,10 @@ class RemoteBackend final : public VlmBackend {
       throw Error(ErrorKind::invalid_argument, "remote backend: timeout_s must be > 0");
     if (config_.top_logprobs < 1)
       throw Error(ErrorKind::invalid_argument, "remote backend: top_logprobs must be at least 1");
+    if (config_.dialect != "auto" && config_.dialect != "llama-server" && config_.dialect != "openai")
+      throw Error(
+          ErrorKind::invalid_argument,
+          "remote backend: dialect must be auto, llama-server or openai, not '" + config_.dialect + "'");
     policy_ = {config_.timeout_s, std::max(0, config_.max_retries), config_.backoff_base_s,
                config_.backoff_max_s};
     for (const auto& url : config_.servers) {
@@ -270,21 +275,100 @@ class RemoteBackend final : public VlmBackend {
     model_ = reply.body["data"][0]["id"].get<std::string>();
   }
 
-  /// llama-server's `/props`: its per-process media marker for raw `/completion` prompts.
-  const std::string& media_marker(EndpointState& e, HttpSession& s) {
+  /// Reads `/props` once per endpoint: llama-server names its build and its per-process
+  /// media marker there; other servers answer 404.
+  void load_props(EndpointState& e, HttpSession& s) {
     std::lock_guard lock(e.props_mutex);
-    if (!e.props_loaded) {
-      const auto reply = s.get_json("/props");
-      if (reply.status != 200 || !reply.body.contains("media_marker") ||
-          !reply.body["media_marker"].is_string())
-        throw Error(ErrorKind::invalid_argument,
-                    fmt::format("{}: raw prompts with images need llama-server (its /props names the media "
-                                "marker); this server answered /props with HTTP {}",
-                                e.endpoint.url, reply.status));
-      e.media_marker = reply.body["media_marker"].get<std::string>();
-      e.props_loaded = true;
+    if (e.props_loaded) return;
+    const auto reply = s.get_json("/props");
+    if (reply.status == 200 && reply.body.is_object()) {
+      if (auto m = reply.body.find("media_marker"); m != reply.body.end() && m->is_string())
+        e.media_marker = m->get<std::string>();
+      e.llama_server = reply.body.contains("build_info") || !e.media_marker.empty();
     }
+    e.props_loaded = true;
+  }
+
+  bool uses_token_ids(EndpointState& e, HttpSession& s) {
+    if (config_.dialect != "auto") return config_.dialect == "llama-server";
+    load_props(e, s);
+    return e.llama_server;
+  }
+
+  const std::string& media_marker(EndpointState& e, HttpSession& s) {
+    load_props(e, s);
+    if (e.media_marker.empty())
+      throw Error(
+          ErrorKind::invalid_argument,
+          e.endpoint.url + ": raw prompts with images need llama-server (its /props names the media marker)");
     return e.media_marker;
+  }
+
+  /// llama-server's /tokenize, cached (all endpoints serve the same model).
+  std::vector<remote::PieceToken> tokenize(EndpointState& e, HttpSession& s, const std::string& text,
+                                           bool add_special) {
+    const std::string key = (add_special ? "1" : "0") + text;
+    {
+      std::lock_guard lock(cache_mutex_);
+      if (auto it = tokens_.find(key); it != tokens_.end()) return it->second;
+    }
+    const json body = {
+        {"content", text}, {"add_special", add_special}, {"parse_special", true}, {"with_pieces", true}};
+    auto reply = s.post_json("/tokenize", body, [](const json& b) {
+      return b.is_object() && b.contains("tokens") && b["tokens"].is_array()
+                 ? std::string()
+                 : std::string("no tokens in the answer");
+    });
+    if (reply.status >= 300) throw rejected(e, "/tokenize", reply);
+    std::vector<remote::PieceToken> out;
+    for (const auto& t : reply.body["tokens"]) {
+      remote::PieceToken pt;
+      if (t.is_object() && t.contains("id") && t["id"].is_number_integer()) {
+        pt.id = t["id"].get<int>();
+        if (t.contains("piece") && t["piece"].is_string()) pt.piece = t["piece"].get<std::string>();
+      } else if (t.is_number_integer()) {
+        pt.id = t.get<int>();
+      } else {
+        throw Error(ErrorKind::backend,
+                    e.endpoint.url + "/tokenize answered an unexpected token: " + t.dump());
+      }
+      out.push_back(std::move(pt));
+    }
+    std::lock_guard lock(cache_mutex_);
+    if (tokens_.size() >= kMaxCacheEntries) tokens_.clear();
+    tokens_.emplace(key, out);
+    return out;
+  }
+
+  /// The prompt's text after its last image, as the server will see it (chat prompts rendered
+  /// with the server's own template through llama-server's /apply-template, cached).
+  std::string text_after_last_image(EndpointState& e, HttpSession& s, const VlmRequest& r) {
+    std::string text;
+    if (r.raw_prompt) {
+      text = *r.raw_prompt;
+    } else {
+      json messages = json::array();
+      for (const auto& m : r.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+      const std::string key = messages.dump();
+      std::unique_lock lock(cache_mutex_);
+      if (auto it = rendered_.find(key); it != rendered_.end()) {
+        text = it->second;
+      } else {
+        lock.unlock();
+        auto reply = s.post_json("/apply-template", {{"messages", messages}}, [](const json& b) {
+          return b.is_object() && b.contains("prompt") && b["prompt"].is_string()
+                     ? std::string()
+                     : std::string("no rendered prompt in the answer");
+        });
+        if (reply.status >= 300) throw rejected(e, "/apply-template", reply);
+        text = reply.body["prompt"].get<std::string>();
+        lock.lock();
+        if (rendered_.size() >= kMaxCacheEntries) rendered_.clear();
+        rendered_.emplace(key, text);
+      }
+    }
+    const auto last = text.rfind(kMediaMarker);
+    return last == std::string::npos ? text : text.substr(last + std::string(kMediaMarker).size());
   }
 
   /// Base64 PNG of an image, encoded once per run however many requests show it.
@@ -419,6 +503,9 @@ class RemoteBackend final : public VlmBackend {
       const auto start = Clock::now();
       const json body = generate_call(e, s, prompt, suffix, r.generation);
       resp.text = generated_text(body);
+      // llama-server echoes a prefilled assistant message in the answer; vLLM does not.
+      if (!r.raw_prompt && !suffix.empty() && resp.text.rfind(suffix, 0) == 0)
+        resp.text.erase(0, suffix.size());
       const AnswerStats st = answer_stats(body);
       resp.n_prompt_tokens = st.n_prompt;
       resp.n_generated_tokens = st.n_generated;
@@ -430,43 +517,30 @@ class RemoteBackend final : public VlmBackend {
     if (r.choices.empty()) return resp;
 
     const auto start = Clock::now();
-    struct Pending {
-      std::size_t choice;
-      std::string consumed;   // token texts already prefilled for this choice
-      std::string remaining;  // part of the choice still to score
-      double logprob;
-      int depth;
-    };
-    const std::size_t n = r.choices.size();
-    resp.logprobs.assign(n, remote::kMinLogprob);
-    resp.choice_not_in_top.assign(n, false);
-    std::vector<Pending> level;
-    for (std::size_t i = 0; i < n; ++i) level.push_back({i, "", r.choices[i], 0.0, 0});
     bool root = true;
-    while (!level.empty()) {
-      std::map<std::string, std::vector<Pending>> by_prefix;
-      for (auto& p : level) by_prefix[p.consumed].push_back(std::move(p));
-      level.clear();
-      for (auto& [consumed, group] : by_prefix) {
-        const json body = score_call(e, s, prompt, suffix + consumed);
-        const auto alternatives = *remote::first_position_alternatives(body);
-        const AnswerStats st = answer_stats(body);
-        if (root) resp.n_prompt_tokens = st.n_prompt;
-        resp.n_decoded_tokens += st.n_decoded;
-        resp.timings.prompt_ms += st.prompt_ms;
-        for (auto& p : group) {
-          const ChoiceMatch m = remote::match_choice(alternatives, p.remaining, p.depth == 0);
-          if (m.kind == ChoiceMatch::Kind::partial && p.depth + 1 < kMaxAnswerTokens) {
-            level.push_back({p.choice, p.consumed + m.token_text, p.remaining.substr(m.n_consumed),
-                             p.logprob + m.logprob, p.depth + 1});
-            continue;
-          }
-          resp.logprobs[p.choice] = std::max(p.logprob + m.logprob, remote::kMinLogprob);
-          resp.choice_not_in_top[p.choice] = m.kind != ChoiceMatch::Kind::complete;
-        }
-      }
+    const remote::NextAlternatives next = [&](const std::string& continuation) {
+      const json body = score_call(e, s, prompt, suffix + continuation);
+      const AnswerStats st = answer_stats(body);
+      if (root) resp.n_prompt_tokens = st.n_prompt;
       root = false;
+      resp.n_decoded_tokens += st.n_decoded;
+      resp.timings.prompt_ms += st.prompt_ms;
+      return *remote::first_position_alternatives(body);
+    };
+    remote::ScoredChoices scored;
+    if (uses_token_ids(e, s)) {
+      // Token ids: the same answer tokens the in-process backend scores.
+      const auto tokenizer = [&](const std::string& text, bool add_special) {
+        return tokenize(e, s, text, add_special);
+      };
+      scored = remote::score_by_ids(r.choices, text_after_last_image(e, s, r) + suffix, r.images.empty(),
+                                    tokenizer, next);
+    } else {
+      scored = remote::score_by_text(r.choices, next);
     }
+    const std::size_t n = r.choices.size();
+    resp.logprobs = std::move(scored.logprobs);
+    resp.choice_not_in_top = std::move(scored.not_in_top);
     const double top = *std::max_element(resp.logprobs.begin(), resp.logprobs.end());
     double sum = 0;
     resp.probs.resize(n);
@@ -489,6 +563,9 @@ class RemoteBackend final : public VlmBackend {
   std::atomic<bool> cancelled_{false};
   std::mutex images_mutex_;
   std::unordered_map<std::string, std::shared_ptr<const std::string>> images_;
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, std::vector<remote::PieceToken>> tokens_;
+  std::unordered_map<std::string, std::string> rendered_;
 };
 
 }  // namespace

@@ -46,14 +46,34 @@ nlohmann::json top_list(const std::vector<FakeToken>& top) {
 
 }  // namespace
 
-FakeOpenAiServer::FakeOpenAiServer(Handler handler)
+FakeOpenAiServer::FakeOpenAiServer(Handler handler, bool as_llama_server)
     : server_(std::make_unique<httplib::Server>()), handler_(std::move(handler)) {
   server_->Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"object":"list","data":[{"id":"fake-model","object":"model"}]})", "application/json");
   });
-  server_->Get("/props", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"media_marker":"<__fake_marker__>"})", "application/json");
-  });
+  if (as_llama_server) {
+    if (as_llama_server) {
+      server_->Get("/props", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(R"({"media_marker":"<__fake_marker__>","build_info":"fake"})", "application/json");
+      });
+      server_->Post("/tokenize", [](const httplib::Request& req, httplib::Response& res) {
+        const auto body = nlohmann::json::parse(req.body);
+        auto tokens = nlohmann::json::array();
+        if (body.value("add_special", false)) tokens.push_back({{"id", 1}, {"piece", "<s>"}});
+        for (char c : body.at("content").get<std::string>())
+          tokens.push_back({{"id", static_cast<unsigned char>(c)}, {"piece", std::string(1, c)}});
+        res.set_content(nlohmann::json{{"tokens", tokens}}.dump(), "application/json");
+      });
+    }
+    server_->Post("/tokenize", [](const httplib::Request& req, httplib::Response& res) {
+      const auto body = nlohmann::json::parse(req.body);
+      auto tokens = nlohmann::json::array();
+      if (body.value("add_special", false)) tokens.push_back({{"id", 1}, {"piece", "<s>"}});
+      for (char c : body.at("content").get<std::string>())
+        tokens.push_back({{"id", static_cast<unsigned char>(c)}, {"piece", std::string(1, c)}});
+      res.set_content(nlohmann::json{{"tokens", tokens}}.dump(), "application/json");
+    });
+  }
   server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
     const int call = n_posts_++;
     const int now = ++in_flight_;
@@ -69,10 +89,12 @@ FakeOpenAiServer::FakeOpenAiServer(Handler handler)
     handler_(req, res, call);
     --in_flight_;
   });
+  server_->set_tcp_nodelay(true);
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("fake server: bind failed");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // Connections queue on the bound socket until listen_after_bind accepts them.
+  // httplib's stop() is a no-op before the accept loop runs: wait for it.
+  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 FakeOpenAiServer::~FakeOpenAiServer() {

@@ -21,12 +21,14 @@ struct Response;
 namespace georank::test {
 
 /// A scripted OpenAI-compatible server on a free loopback port. Every POST (whatever the
-/// path) goes to the handler with its 0-based call index; GET /v1/models lists "fake-model"
-/// and GET /props names the media marker "<__fake_marker__>".
+/// path) goes to the handler with its 0-based call index; GET /v1/models lists "fake-model".
+/// As a llama-server (`as_llama_server`), GET /props names the media marker
+/// "<__fake_marker__>" and POST /tokenize (not passed to the handler) tokenises one token per
+/// character (id = the character's code, BOS id 1 with add_special); otherwise /props is 404.
 class FakeOpenAiServer {
  public:
   using Handler = std::function<void(const httplib::Request&, httplib::Response&, int call)>;
-  explicit FakeOpenAiServer(Handler handler);
+  explicit FakeOpenAiServer(Handler handler, bool as_llama_server = false);
   ~FakeOpenAiServer();
   FakeOpenAiServer(const FakeOpenAiServer&) = delete;
   FakeOpenAiServer& operator=(const FakeOpenAiServer&) = delete;

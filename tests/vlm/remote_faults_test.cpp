@@ -32,6 +32,7 @@ RemoteConfig config_for(const std::string& url, int max_retries) {
   c.max_retries = max_retries;
   c.backoff_base_s = 0.01;
   c.backoff_max_s = 0.05;
+  c.dialect = "openai";  // no /props probe: each test sees only the scoring requests
   return c;
 }
 
