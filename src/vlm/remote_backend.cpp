@@ -521,7 +521,7 @@ class RemoteBackend final : public VlmBackend {
     const remote::NextAlternatives next = [&](const std::string& continuation) {
       const json body = score_call(e, s, prompt, suffix + continuation);
       const AnswerStats st = answer_stats(body);
-      if (root) resp.n_prompt_tokens = st.n_prompt;
+      if (root && r.generation.max_tokens <= 0) resp.n_prompt_tokens = st.n_prompt;
       root = false;
       resp.n_decoded_tokens += st.n_decoded;
       resp.timings.prompt_ms += st.prompt_ms;

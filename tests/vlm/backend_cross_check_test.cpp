@@ -123,6 +123,36 @@ TEST_F(BackendCrossCheck, RawPromptsWithThreeImagesAgreeWithinOneThousandth) {
   expect_same_judgments(in_process()->run(requests), remote()->run(requests), requests);
 }
 
+TEST_F(BackendCrossCheck, ChatPromptsPrefillsAndGenerationAgree) {
+  // The server renders the fixture's template with its Jinja engine, the in-process backend
+  // with llama.cpp's built-in vicuna: both must produce the same tokens.
+  std::vector<VlmRequest> requests;
+  for (int n = 0; n <= 2; ++n) {
+    VlmRequest r;
+    for (int i = 0; i < n; ++i) r.images.push_back(noise_image(40, 32, 7u + static_cast<std::uint32_t>(i)));
+    r.messages = {{"system", "You compare places."},
+                  {"user", "Look at " + markers(n) + " Which tile, A or B?"}};
+    r.choices = {"A", "B"};
+    requests.push_back(r);
+    r.assistant_prefill = "The answer is";
+    requests.push_back(r);
+    r.assistant_prefill.clear();
+    r.generation.max_tokens = 4;
+    r.answer_cue = "\nAnswer:";
+    requests.push_back(r);
+  }
+  const auto local = in_process()->run(requests);
+  const auto served = remote()->run(requests);
+  ASSERT_EQ(local.size(), served.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE("request " + std::to_string(i));
+    EXPECT_EQ(local[i].n_prompt_tokens, served[i].n_prompt_tokens);
+    EXPECT_EQ(local[i].text, served[i].text);
+    EXPECT_NEAR(local[i].probs[0], served[i].probs[0], 1e-3);
+    EXPECT_NEAR(local[i].logprobs[1], served[i].logprobs[1], 1e-3);
+  }
+}
+
 TEST_F(BackendCrossCheck, TheComparisonCanFail) {
   // Guards the check itself: other images give other answers on both sides.
   auto requests = requests_with_images(2);
