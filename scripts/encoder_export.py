@@ -12,6 +12,7 @@ Contents:
 Only torch (1.13+) and the standard library are needed; the `onnx` Python package is not.
 """
 
+import inspect
 import json
 import math
 import os
@@ -219,10 +220,13 @@ def _export(module, args, path, input_names, output_names, dynamic_axes):
     tmp = path + ".tmp"
     # torch 1.13 warns about its own constant nodes; the exported graph is unaffected.
     warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
+    extra = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        extra["dynamo"] = False  # torch >= 2.9 defaults to the dynamo exporter; keep TorchScript's
     with torch.no_grad():
         torch.onnx.export(module, args, tmp, opset_version=17, input_names=input_names,
                           output_names=output_names, dynamic_axes=dynamic_axes,
-                          do_constant_folding=True)
+                          do_constant_folding=True, **extra)
     os.replace(tmp, path)
 
 
@@ -291,7 +295,7 @@ def export(backbone, out_dir, name, ground_hw, aerial_hw, layout="shared", stem=
         "random_weights": bool(random_weights),
         "architecture": {"family": "convnext", "widths": list(map(int, backbone.widths)),
                          "depths": list(map(int, backbone.depths))}
-        if isinstance(backbone, ConvNeXt) else {},
+        if hasattr(backbone, "widths") else {},
         "opset": 17,
     }
     card_path = os.path.join(out_dir, card_file or stem + ".card.json")
