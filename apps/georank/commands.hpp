@@ -8,5 +8,6 @@ namespace georank::cli {
 void add_doctor(CLI::App& app);
 void add_fixtures(CLI::App& app);
 void add_dataset(CLI::App& app);
+void add_embed(CLI::App& app);
 
 }  // namespace georank::cli

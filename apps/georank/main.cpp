@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   georank::cli::add_doctor(app);
   georank::cli::add_fixtures(app);
   georank::cli::add_dataset(app);
+  georank::cli::add_embed(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

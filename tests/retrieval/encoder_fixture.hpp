@@ -1,10 +1,8 @@
 #pragma once
-// The tiny ConvNeXt encoder fixture (tests/fixtures/make_encoder.py) and a shell runner for
-// tests that check a process's stderr.
+// The tiny ConvNeXt encoder fixture (tests/fixtures/make_encoder.py).
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "georank/image.hpp"
+#include "support/subprocess.hpp"
 
 namespace georank::test {
 
@@ -22,34 +21,6 @@ inline std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-inline std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct ShellResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs a /bin/sh command line with stdout and stderr captured through files in `dir`.
-inline ShellResult run_shell(const std::string& command, const std::string& dir) {
-  namespace fs = std::filesystem;
-  fs::create_directories(dir);
-  const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(std::rand());
-  const std::string out = dir + "/stdout-" + tag, err = dir + "/stderr-" + tag;
-  const int status = std::system(("(" + command + ") >" + quote(out) + " 2>" + quote(err)).c_str());
-  ShellResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_text(out);
-  r.err = read_text(err);
-  fs::remove(out);
-  fs::remove(err);
-  return r;
 }
 
 /// Folder holding the fixture (encoder.onnx + card, separate.card.json, checkpoint.pth,
@@ -68,9 +39,8 @@ inline std::string encoder_fixture_dir() {
   // Generate beside the final folder and rename: parallel test processes never see a half-written fixture.
   const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp);
-  const auto r =
-      run_shell(std::string(GEORANK_PYTHON) + " " + quote(script) + " --out " + quote(tmp) + " --seed 7",
-                GEORANK_TEST_WORK_DIR);
+  const auto r = run_command(std::string(GEORANK_PYTHON) + " " + shell_quote(script) + " --out " +
+                             shell_quote(tmp) + " --seed 7");
   if (r.exit_code != 0) throw std::runtime_error("make_encoder.py failed: " + r.err);
   std::error_code ec;
   fs::rename(tmp, dir, ec);

@@ -23,10 +23,10 @@ TEST(ExportSample4Geo, CheckpointBecomesASharedBranchModelThatMatchesPyTorch) {
   const std::string fixture = test::encoder_fixture_dir();
   const std::string out = std::string(GEORANK_TEST_WORK_DIR) + "/export-sample4geo";
   fs::remove_all(out);
-  const auto r = test::run_shell(std::string(GEORANK_PYTHON) + " " + test::quote(export_script()) +
-                                     " --checkpoint " + test::quote(fixture + "/checkpoint.pth") + " --out " +
-                                     test::quote(out) + " --ground-size 64x128 --aerial-size 64x64",
-                                 out + "-logs");
+  const auto r =
+      test::run_command(std::string(GEORANK_PYTHON) + " " + test::shell_quote(export_script()) +
+                        " --checkpoint " + test::shell_quote(fixture + "/checkpoint.pth") + " --out " +
+                        test::shell_quote(out) + " --ground-size 64x128 --aerial-size 64x64");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
 
@@ -64,9 +64,9 @@ TEST(ExportSample4Geo, UnreadableCheckpointFailsWithOneLineNamingIt) {
   const std::string fixture = test::encoder_fixture_dir();
   const std::string bogus = fixture + "/reference.json";
   const std::string out = std::string(GEORANK_TEST_WORK_DIR) + "/export-sample4geo-bad";
-  const auto r = test::run_shell(std::string(GEORANK_PYTHON) + " " + test::quote(export_script()) +
-                                     " --checkpoint " + test::quote(bogus) + " --out " + test::quote(out),
-                                 out + "-logs");
+  const auto r =
+      test::run_command(std::string(GEORANK_PYTHON) + " " + test::shell_quote(export_script()) +
+                        " --checkpoint " + test::shell_quote(bogus) + " --out " + test::shell_quote(out));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("cannot use checkpoint " + bogus));
   EXPECT_FALSE(fs::exists(out + "/sample4geo.onnx"));

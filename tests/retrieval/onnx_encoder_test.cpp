@@ -168,10 +168,10 @@ TEST(OnnxEncoder, MissingModelFileIsNotFound) {
 // The first session in a process is the one that prints the noise, so these run this test
 // binary again with a filter that selects one of the DISABLED_ bodies below.
 
-test::ShellResult run_self(const std::string& test_name) {
+test::ProcessResult run_self(const std::string& test_name) {
   const std::string self = fs::read_symlink("/proc/self/exe").string();
-  return test::run_shell(test::quote(self) + " --gtest_also_run_disabled_tests --gtest_filter=" + test_name,
-                         std::string(GEORANK_TEST_WORK_DIR) + "/onnx-encoder-stderr");
+  return test::run_command(test::shell_quote(self) +
+                           " --gtest_also_run_disabled_tests --gtest_filter=" + test_name);
 }
 
 TEST(OnnxEncoderStderr, DISABLED_CreateEncoder) {
