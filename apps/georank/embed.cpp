@@ -36,6 +36,8 @@ class InterruptGuard {
   InterruptGuard() {
     g_stop = false;
     old_int_ = std::signal(SIGINT, on_interrupt);
+    // A shell starts background jobs with SIGINT ignored; keep it that way.
+    if (old_int_ == SIG_IGN) std::signal(SIGINT, SIG_IGN);
     old_term_ = std::signal(SIGTERM, on_interrupt);
   }
   ~InterruptGuard() {
@@ -109,6 +111,7 @@ nlohmann::json embed_view(const Encoder& encoder, View view, const std::vector<I
 }
 
 void run(const EmbedCommand& c) {
+  const InterruptGuard interrupts;  // an interrupt while loading stops before the first batch
   const DatasetSpec spec = c.dataset.spec();
   const Dataset ds = load_dataset(spec);
   const ModelCard card = resolve_model_card(c.model, c.card);
@@ -122,7 +125,6 @@ void run(const EmbedCommand& c) {
     cache = std::make_unique<EmbeddingCache>(c.cache.empty() ? c.out_dir + "/embed-cache.sqlite" : c.cache,
                                              encoder.fingerprint());
   const NpyDtype dtype = c.fp16 ? NpyDtype::float16 : NpyDtype::float32;
-  const InterruptGuard interrupts;
 
   nlohmann::json meta{{"dataset", to_json(spec)},
                       {"n_queries_total", ds.n_queries_total},

@@ -1,9 +1,12 @@
 #include <onnxruntime_cxx_api.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <numeric>
 
@@ -25,6 +28,32 @@ auto ort_call(const std::string& what, F&& f) -> decltype(f()) {
   } catch (const Ort::Exception& e) {
     throw Error(ErrorKind::backend, what + ": " + e.what());
   }
+}
+
+// SHA-256 of a file, streamed through OpenSSL (hardware SHA where the CPU has it): model
+// files reach hundreds of megabytes and are hashed at every load.
+std::string model_file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, "cannot read " + path);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    throw Error(ErrorKind::backend, "OpenSSL SHA-256 is unavailable");
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw Error(ErrorKind::io, "cannot read " + path);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &size);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
 }
 
 std::atomic<bool> g_schemas_registered{false};
@@ -59,6 +88,7 @@ struct Branch {
   std::vector<std::vector<std::int64_t>> input_shapes;  // declared; -1 for symbolic dims
   std::size_t input_index = 0;                          // the input this view feeds
   std::string output_name;
+  std::size_t declared_dim = 0;  // values per image from the declared output shape; 0: symbolic
   int height = 0;
   int width = 0;
 };
@@ -106,7 +136,12 @@ struct Encoder::Impl {
     Branch b;
     b.model_path = card.model_path(view);
     auto& session = sessions[b.model_path];
-    if (!session) session = open_session(b.model_path);
+    if (!session) {
+      const auto t0 = std::chrono::steady_clock::now();
+      session = open_session(b.model_path);
+      log_debug("encoder: loaded {} in {:.2f} s", b.model_path,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
     b.session = session;
     b.height = spec.height;
     b.width = spec.width;
@@ -125,6 +160,10 @@ struct Encoder::Impl {
           std::find(outputs.begin(), outputs.end(), b.output_name) - outputs.begin()));
       if (out_type.GetTensorTypeAndShapeInfo().GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
         throw Error(ErrorKind::backend, where + ": output '" + b.output_name + "' is not float32");
+      const auto out_shape = out_type.GetTensorTypeAndShapeInfo().GetShape();
+      b.declared_dim = out_shape.size() >= 2 ? 1 : 0;
+      for (std::size_t d = 1; d < out_shape.size(); ++d)
+        b.declared_dim = out_shape[d] > 0 ? b.declared_dim * static_cast<std::size_t>(out_shape[d]) : 0;
       for (std::size_t i = 0; i < b.input_names.size(); ++i) {
         if (session->GetInputTypeInfo(i).GetTensorTypeAndShapeInfo().GetElementType() !=
             ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
@@ -297,20 +336,24 @@ Encoder::Encoder(ModelCard card, EncoderOptions options) : impl_(std::make_uniqu
   s.ground = s.make_branch(View::ground, sessions);
   s.aerial = s.make_branch(View::aerial, sessions);
 
-  // The embedding width: one blank image through each branch settles it, whatever the
-  // declared output shape says (symbolic dims are common).
-  for (View v : {View::ground, View::aerial}) {
-    const Branch& b = s.branch(v);
-    Image blank;
-    blank.width = b.width;
-    blank.height = b.height;
-    blank.rgb.assign(static_cast<std::size_t>(b.width) * static_cast<std::size_t>(b.height) * 3, 127);
-    std::vector<float> input(3 * static_cast<std::size_t>(b.width) * static_cast<std::size_t>(b.height));
-    s.preprocess_into(v, blank, input.data());
-    const auto row = s.run(v, input, 1);
-    if (row.empty())
-      throw Error(ErrorKind::backend, "ONNX model " + b.model_path + " returns an empty embedding");
-    s.dim = row.size();
+  // The embedding width: from the declared output shapes when they are fixed, else one blank
+  // image through each branch settles it.
+  if (s.ground.declared_dim > 0 && s.ground.declared_dim == s.aerial.declared_dim) {
+    s.dim = s.ground.declared_dim;
+  } else {
+    for (View v : {View::ground, View::aerial}) {
+      const Branch& b = s.branch(v);
+      Image blank;
+      blank.width = b.width;
+      blank.height = b.height;
+      blank.rgb.assign(static_cast<std::size_t>(b.width) * static_cast<std::size_t>(b.height) * 3, 127);
+      std::vector<float> input(3 * static_cast<std::size_t>(b.width) * static_cast<std::size_t>(b.height));
+      s.preprocess_into(v, blank, input.data());
+      const auto row = s.run(v, input, 1);
+      if (row.empty())
+        throw Error(ErrorKind::backend, "ONNX model " + b.model_path + " returns an empty embedding");
+      s.dim = row.size();
+    }
   }
   if (s.card.embedding_dim > 0 && static_cast<std::size_t>(s.card.embedding_dim) != s.dim)
     throw Error(ErrorKind::backend,
@@ -319,7 +362,10 @@ Encoder::Encoder(ModelCard card, EncoderOptions options) : impl_(std::make_uniqu
 
   // Fingerprint: model bytes plus every card field that changes what the network sees.
   std::string material;
-  for (const auto& [path, session] : sessions) material += sha256_file(path) + "\n";
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const auto& [path, session] : sessions) material += model_file_sha256(path) + "\n";
+  log_debug("encoder: fingerprinted the model in {:.2f} s",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   ModelCard canonical = s.card;
   canonical.name.clear();
   canonical.description.clear();
