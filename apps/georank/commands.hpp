@@ -14,5 +14,6 @@ void add_fixtures_dataset(CLI::App& fixtures);
 void add_dataset(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_retrieve(CLI::App& app);
+void add_embed(CLI::App& app);
 
 }  // namespace georank::cli

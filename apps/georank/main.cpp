@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   georank::cli::add_dataset(app);
   georank::cli::add_eval(app);
   georank::cli::add_retrieve(app);
+  georank::cli::add_embed(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
