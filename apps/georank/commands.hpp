@@ -7,5 +7,6 @@ namespace georank::cli {
 
 void add_doctor(CLI::App& app);
 void add_fixtures(CLI::App& app);
+void add_simulate(CLI::App& app);
 
 }  // namespace georank::cli

@@ -14,11 +14,11 @@ namespace georank {
 
 /// An aerial tile of the gallery.
 struct Tile {
-  std::string id;               ///< VIGOR: the file name ("satellite_<lat>_<lon>.png")
-  std::string path;             ///< absolute or dataset-relative image path
-  std::optional<LatLon> center; ///< tile centre
-  double m_per_px = 0;          ///< ground resolution, metres per pixel (0: unknown)
-  std::string city;             ///< VIGOR city, empty otherwise
+  std::string id;                ///< VIGOR: the file name ("satellite_<lat>_<lon>.png")
+  std::string path;              ///< absolute or dataset-relative image path
+  std::optional<LatLon> center;  ///< tile centre
+  double m_per_px = 0;           ///< ground resolution, metres per pixel (0: unknown)
+  std::string city;              ///< VIGOR city, empty otherwise
 };
 
 /// A labelled tile of a query: the positive or a semi-positive, with the camera's pixel
@@ -31,9 +31,9 @@ struct TileLabel {
 
 /// A ground-level query (panorama or photo).
 struct Query {
-  std::string id;                 ///< VIGOR: the panorama file name
+  std::string id;  ///< VIGOR: the panorama file name
   std::string path;
-  std::optional<LatLon> gps;      ///< camera position
+  std::optional<LatLon> gps;  ///< camera position
   TileLabel positive;
   std::vector<TileLabel> semi_positives;
   std::string city;
@@ -42,7 +42,7 @@ struct Query {
 /// Which data to read. Parsed from `--dataset vigor:ROOT | manifest:DIR` and the flags
 /// `--protocol`, `--split`, `--cities`, `--subset`, `--seed`, `--labels`, `--m-per-px`.
 struct DatasetSpec {
-  std::string kind;                  ///< "vigor" or "manifest"
+  std::string kind;  ///< "vigor" or "manifest"
   std::string root;
   std::string protocol = "cross-area";  ///< VIGOR: "same-area" or "cross-area"
   std::string split = "test";           ///< "train" or "test"

@@ -32,7 +32,8 @@ struct ImageLimits {
 /// Error(invalid_argument) naming the file for corrupt, truncated or oversized images.
 Image load_image(const std::string& path, const ImageLimits& limits = {});
 /// Same for an encoded buffer; `name` is used in error messages.
-Image decode_image(std::span<const std::uint8_t> encoded, const std::string& name, const ImageLimits& limits = {});
+Image decode_image(std::span<const std::uint8_t> encoded, const std::string& name,
+                   const ImageLimits& limits = {});
 
 /// Lossless PNG encoding (what the remote backend sends, so both backends see equal pixels).
 std::vector<std::uint8_t> encode_png(const Image& image);

@@ -14,12 +14,12 @@ namespace georank {
 
 struct RankedCandidate {
   std::string tile_id;
-  double score = 0;               ///< higher is better (retrieval: inner product)
-  std::optional<LatLon> center;   ///< tile centre
+  double score = 0;              ///< higher is better (retrieval: inner product)
+  std::optional<LatLon> center;  ///< tile centre
   bool positive = false;
   bool semi_positive = false;
-  int baseline_rank = -1;         ///< 0-based rank before reranking (-1: not reranked output)
-  nlohmann::json evidence;        ///< reranker evidence (null when absent)
+  int baseline_rank = -1;   ///< 0-based rank before reranking (-1: not reranked output)
+  nlohmann::json evidence;  ///< reranker evidence (null when absent)
 };
 
 /// One JSONL line: {"query_id","lat","lon","candidates":[...]} in rank order.

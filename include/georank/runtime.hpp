@@ -28,23 +28,23 @@ struct BackendDevice {
 };
 
 struct RuntimeReport {
-  std::string mode;                    ///< "prefix" or "system"
-  std::string prefix;                  ///< empty in system mode
-  std::string llama_version;           ///< llama_version(), e.g. "0.7.0"
-  int llama_build_number = 0;          ///< upstream build number (b11669 -> 11669), 0 if unknown
-  std::string llama_package;           ///< Debian package version, empty if unknown
-  std::string ggml_version;            ///< ggml_version()
-  std::vector<BackendDevice> backends; ///< ggml devices actually loaded
-  std::string llama_system_info;       ///< llama_print_system_info()
-  std::string onnxruntime_version;     ///< Ort::GetVersionString()
+  std::string mode;                     ///< "prefix" or "system"
+  std::string prefix;                   ///< empty in system mode
+  std::string llama_version;            ///< llama_version(), e.g. "0.7.0"
+  int llama_build_number = 0;           ///< upstream build number (b11669 -> 11669), 0 if unknown
+  std::string llama_package;            ///< Debian package version, empty if unknown
+  std::string ggml_version;             ///< ggml_version()
+  std::vector<BackendDevice> backends;  ///< ggml devices actually loaded
+  std::string llama_system_info;        ///< llama_print_system_info()
+  std::string onnxruntime_version;      ///< Ort::GetVersionString()
   std::vector<std::string> onnxruntime_providers;
   std::string faiss_version;
   std::string sqlite_version;
-  std::string llama_server;            ///< path, empty when not found
+  std::string llama_server;               ///< path, empty when not found
   std::vector<std::string> cpu_features;  ///< avx2, avx512f, fma, f16c, ...
   std::string cpu_model;
-  unsigned n_threads = 0;              ///< hardware threads
-  std::vector<std::string> problems;   ///< one line each; empty when healthy
+  unsigned n_threads = 0;             ///< hardware threads
+  std::vector<std::string> problems;  ///< one line each; empty when healthy
 };
 
 /// Collects the report; never throws for a missing component, records a problem instead.

@@ -21,10 +21,10 @@ struct ChatMessage {
 };
 
 struct GenerationParams {
-  int max_tokens = 0;               ///< 0: no generation (closed-set scoring only)
-  std::vector<std::string> stop;    ///< stop strings (not included in the text)
-  float temperature = 0.0f;         ///< 0: greedy
-  std::uint32_t seed = 0;           ///< sampling seed when temperature > 0
+  int max_tokens = 0;             ///< 0: no generation (closed-set scoring only)
+  std::vector<std::string> stop;  ///< stop strings (not included in the text)
+  float temperature = 0.0f;       ///< 0: greedy
+  std::uint32_t seed = 0;         ///< sampling seed when temperature > 0
 };
 
 struct VlmRequest {
@@ -61,8 +61,8 @@ struct VlmResponse {
   int n_prompt_tokens = 0;       ///< text + image tokens of the prompt
   int n_image_tokens = 0;
   int n_generated_tokens = 0;
-  int n_decoded_tokens = 0;      ///< tokens this request actually decoded (after sharing)
-  std::string template_name;     ///< chat template used ("raw" for raw prompts)
+  int n_decoded_tokens = 0;   ///< tokens this request actually decoded (after sharing)
+  std::string template_name;  ///< chat template used ("raw" for raw prompts)
   VlmTimings timings;
 };
 
