@@ -16,7 +16,8 @@ nlohmann::json to_json(const RuntimeReport& r) {
     backends.push_back({{"name", b.name}, {"description", b.description}, {"library", b.library}});
   return {
       {"ok", r.problems.empty()},
-      {"runtime", {{"mode", r.mode}, {"prefix", r.prefix.empty() ? nlohmann::json() : nlohmann::json(r.prefix)}}},
+      {"runtime",
+       {{"mode", r.mode}, {"prefix", r.prefix.empty() ? nlohmann::json() : nlohmann::json(r.prefix)}}},
       {"llama_cpp",
        {{"version", r.llama_version},
         {"build_number", r.llama_build_number},
@@ -40,9 +41,11 @@ void print_text(const RuntimeReport& r) {
                                 r.llama_package.empty() ? "" : ", Debian " + r.llama_package));
   line("ggml", r.ggml_version);
   for (const auto& b : r.backends)
-    line("  backend", fmt::format("{} [{}] {}", b.name, b.library.empty() ? "built-in" : b.library, b.description));
+    line("  backend",
+         fmt::format("{} [{}] {}", b.name, b.library.empty() ? "built-in" : b.library, b.description));
   line("llama-server", r.llama_server.empty() ? "not found" : r.llama_server);
-  line("onnxruntime", fmt::format("{} ({})", r.onnxruntime_version, fmt::join(r.onnxruntime_providers, ", ")));
+  line("onnxruntime",
+       fmt::format("{} ({})", r.onnxruntime_version, fmt::join(r.onnxruntime_providers, ", ")));
   line("faiss", r.faiss_version);
   line("sqlite", r.sqlite_version);
   line("cpu", fmt::format("{}; {} threads; {}", r.cpu_model, r.n_threads, fmt::join(r.cpu_features, " ")));
@@ -53,7 +56,8 @@ void print_text(const RuntimeReport& r) {
 }  // namespace
 
 void add_doctor(CLI::App& app) {
-  auto* cmd = app.add_subcommand("doctor", "Check the native runtime: llama.cpp, ggml backends, ONNX Runtime, FAISS");
+  auto* cmd =
+      app.add_subcommand("doctor", "Check the native runtime: llama.cpp, ggml backends, ONNX Runtime, FAISS");
   static bool as_json = false;
   cmd->add_flag("--json", as_json, "Print one JSON object");
   cmd->callback([] {

@@ -35,14 +35,19 @@ std::mutex& write_mutex() {
 
 }  // namespace
 
-LogLevel log_level() { return static_cast<LogLevel>(level_ref().load(std::memory_order_relaxed)); }
+LogLevel log_level() {
+  return static_cast<LogLevel>(level_ref().load(std::memory_order_relaxed));
+}
 
-void set_log_level(LogLevel level) { level_ref().store(static_cast<int>(level)); }
+void set_log_level(LogLevel level) {
+  level_ref().store(static_cast<int>(level));
+}
 
 void log_write(LogLevel level, std::string_view message) {
   static constexpr const char* tags[] = {"debug", "info", "warning", "error", ""};
-  std::string line = level == LogLevel::info ? std::string(message)
-                                             : fmt::format("georank: {}: {}", tags[static_cast<int>(level)], message);
+  std::string line = level == LogLevel::info
+                         ? std::string(message)
+                         : fmt::format("georank: {}: {}", tags[static_cast<int>(level)], message);
   if (line.empty() || line.back() != '\n') line.push_back('\n');
   std::lock_guard lock(write_mutex());
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -10,10 +10,10 @@
 #include <mtmd.h>
 #include <sqlite3.h>
 
+#include <onnxruntime_cxx_api.h>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <onnxruntime_cxx_api.h>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -94,8 +94,8 @@ std::string package_version(const std::string& package) {
 void cpu_info(RuntimeReport& r) {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
-  std::set<std::string> wanted{"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw",
-                               "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "avx_vnni"};
+  std::set<std::string> wanted{"sse4_2",   "avx",      "avx2",        "fma",         "f16c",     "avx512f",
+                               "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "avx_vnni"};
   while (std::getline(in, line)) {
     if (r.cpu_model.empty() && line.rfind("model name", 0) == 0) {
       r.cpu_model = line.substr(line.find(':') + 2);
@@ -112,9 +112,15 @@ void cpu_info(RuntimeReport& r) {
 
 }  // namespace
 
-std::string runtime_mode() { return GEORANK_RUNTIME_MODE; }
-std::string runtime_prefix() { return GEORANK_RUNTIME_PREFIX; }
-std::string llama_server_path() { return GEORANK_LLAMA_SERVER; }
+std::string runtime_mode() {
+  return GEORANK_RUNTIME_MODE;
+}
+std::string runtime_prefix() {
+  return GEORANK_RUNTIME_PREFIX;
+}
+std::string llama_server_path() {
+  return GEORANK_LLAMA_SERVER;
+}
 
 void init_runtime() {
   static std::once_flag once;

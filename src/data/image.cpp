@@ -38,7 +38,8 @@ std::string to_hex(const unsigned char* data, unsigned n) {
 struct Sha256 {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   Sha256() {
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) throw Error(ErrorKind::backend, "OpenSSL SHA-256 init failed");
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+      throw Error(ErrorKind::backend, "OpenSSL SHA-256 init failed");
   }
   ~Sha256() { EVP_MD_CTX_free(ctx); }
   Sha256(const Sha256&) = delete;
@@ -95,18 +96,24 @@ void Image::finalize() {
   id = h.hex();
 }
 
-Image decode_image(std::span<const std::uint8_t> encoded, const std::string& name, const ImageLimits& limits) {
+Image decode_image(std::span<const std::uint8_t> encoded, const std::string& name,
+                   const ImageLimits& limits) {
   if (encoded.empty()) throw Error(ErrorKind::invalid_argument, name + ": empty image file");
-  if (encoded.size() > static_cast<std::size_t>(INT32_MAX)) throw Error(ErrorKind::invalid_argument, name + ": file too large");
+  if (encoded.size() > static_cast<std::size_t>(INT32_MAX))
+    throw Error(ErrorKind::invalid_argument, name + ": file too large");
   const auto len = static_cast<int>(encoded.size());
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(encoded.data(), len, &w, &h, &c))
-    throw Error(ErrorKind::invalid_argument, name + ": not a decodable image (" + stbi_failure_reason() + ")");
+    throw Error(ErrorKind::invalid_argument,
+                name + ": not a decodable image (" + stbi_failure_reason() + ")");
   if (static_cast<std::int64_t>(w) * h > limits.max_pixels)
     throw Error(ErrorKind::invalid_argument, name + ": " + std::to_string(w) + "x" + std::to_string(h) +
-                                                 " exceeds the pixel limit of " + std::to_string(limits.max_pixels));
+                                                 " exceeds the pixel limit of " +
+                                                 std::to_string(limits.max_pixels));
   stbi_uc* pixels = stbi_load_from_memory(encoded.data(), len, &w, &h, &c, 3);
-  if (!pixels) throw Error(ErrorKind::invalid_argument, name + ": corrupt or truncated image (" + stbi_failure_reason() + ")");
+  if (!pixels)
+    throw Error(ErrorKind::invalid_argument,
+                name + ": corrupt or truncated image (" + stbi_failure_reason() + ")");
   Image image;
   image.width = w;
   image.height = h;
@@ -124,12 +131,15 @@ Image load_image(const std::string& path, const ImageLimits& limits) {
 std::vector<std::uint8_t> encode_png(const Image& image) {
   check_image(image);
   std::vector<std::uint8_t> out;
-  if (!stbi_write_png_to_func(append_to_vector, &out, image.width, image.height, 3, image.rgb.data(), image.width * 3))
+  if (!stbi_write_png_to_func(append_to_vector, &out, image.width, image.height, 3, image.rgb.data(),
+                              image.width * 3))
     throw Error(ErrorKind::io, "PNG encoding failed");
   return out;
 }
 
-void write_png(const Image& image, const std::string& path) { write_atomically(path, encode_png(image)); }
+void write_png(const Image& image, const std::string& path) {
+  write_atomically(path, encode_png(image));
+}
 
 void write_jpeg(const Image& image, const std::string& path, int quality) {
   check_image(image);
@@ -142,7 +152,8 @@ void write_jpeg(const Image& image, const std::string& path, int quality) {
 
 Image resize(const Image& src, int width, int height, ResizeFilter filter) {
   check_image(src);
-  if (width <= 0 || height <= 0) throw Error(ErrorKind::invalid_argument, "resize: target size must be positive");
+  if (width <= 0 || height <= 0)
+    throw Error(ErrorKind::invalid_argument, "resize: target size must be positive");
   Image dst;
   dst.width = width;
   dst.height = height;
@@ -150,7 +161,9 @@ Image resize(const Image& src, int width, int height, ResizeFilter filter) {
   const double sx = static_cast<double>(src.width) / width;
   const double sy = static_cast<double>(src.height) / height;
   auto at = [&](int x, int y, int ch) -> double {
-    return src.rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(src.width) + static_cast<std::size_t>(x)) * 3 +
+    return src.rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(src.width) +
+                    static_cast<std::size_t>(x)) *
+                       3 +
                    static_cast<std::size_t>(ch)];
   };
   for (int y = 0; y < height; ++y) {
@@ -169,9 +182,11 @@ Image resize(const Image& src, int width, int height, ResizeFilter filter) {
           // Box filter: integrate the source footprint [x*sx, (x+1)*sx) with partial weights.
           const double x_begin = x * sx, x_end = (x + 1) * sx, y_begin = y * sy, y_end = (y + 1) * sy;
           double sum = 0, weight = 0;
-          for (int yy = static_cast<int>(y_begin); yy < std::min(static_cast<int>(std::ceil(y_end)), src.height); ++yy) {
+          for (int yy = static_cast<int>(y_begin);
+               yy < std::min(static_cast<int>(std::ceil(y_end)), src.height); ++yy) {
             const double wy = std::min(y_end, yy + 1.0) - std::max(y_begin, static_cast<double>(yy));
-            for (int xx = static_cast<int>(x_begin); xx < std::min(static_cast<int>(std::ceil(x_end)), src.width); ++xx) {
+            for (int xx = static_cast<int>(x_begin);
+                 xx < std::min(static_cast<int>(std::ceil(x_end)), src.width); ++xx) {
               const double wx = std::min(x_end, xx + 1.0) - std::max(x_begin, static_cast<double>(xx));
               sum += wx * wy * at(xx, yy, ch);
               weight += wx * wy;
@@ -179,8 +194,11 @@ Image resize(const Image& src, int width, int height, ResizeFilter filter) {
           }
           v = weight > 0 ? sum / weight : 0;
         }
-        dst.rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)) * 3 +
-                static_cast<std::size_t>(ch)] = static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+        dst.rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(width) +
+                 static_cast<std::size_t>(x)) *
+                    3 +
+                static_cast<std::size_t>(ch)] =
+            static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
       }
     }
   }

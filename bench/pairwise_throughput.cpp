@@ -1,0 +1,261 @@
+// Pairwise reranking throughput of the in-process judge: one query panorama against K
+// candidate tiles in all K(K-1) ordered pairs, for several queries, on the random-weight
+// `--shape bench` fixture (its answers mean nothing; only speed and agreement are measured).
+//
+// Rows: (a) every comparison from scratch, (b) encode-once image cache, (c) encode-once +
+// prefix tree + batched continuations. A remote row (d: llama-server, one HTTP request per
+// comparison) is one more `measure` call with a remote backend.
+//
+// Usage: bench_pairwise_throughput [--queries N] [--k K] [--shape bench|tiny] [--threads T]
+//                                  [--modes abc] [--model-dir DIR] [--json]
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "georank/error.hpp"
+#include "georank/llama_backend.hpp"
+#include "georank/runtime.hpp"
+#include "georank/vlm_fixture.hpp"
+
+namespace {
+
+using namespace georank;
+
+struct Options {
+  int queries = 3;
+  int k = 5;
+  std::string shape = "bench";
+  int threads = 0;
+  std::string modes = "abc";
+  std::string model_dir;
+  bool json = false;
+};
+
+struct Row {
+  std::string name;
+  double seconds = 0;
+  int comparisons = 0;
+  long decoded_tokens = 0;
+  double encode_ms = 0;
+  std::vector<std::vector<double>> probs;  // per comparison: P(A), P(B)
+};
+
+std::shared_ptr<const Image> noise(int w, int h, std::uint32_t seed) {
+  auto img = std::make_shared<Image>();
+  img->width = w;
+  img->height = h;
+  img->rgb.resize(static_cast<std::size_t>(w) * h * 3);
+  std::uint32_t x = seed * 2654435761u + 7u;
+  for (auto& v : img->rgb) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    v = static_cast<std::uint8_t>(x >> 24);
+  }
+  img->finalize();
+  return img;
+}
+
+// Raw prompt in the fixture's vicuna chat format; `cut_after` > 0 cuts it right after that
+// many markers (used to count the token segments of the lower bound).
+std::string pair_prompt(int cut_after = 0) {
+  const std::string m = kMediaMarker;
+  const std::string parts[] = {
+      "USER: Ground-level panorama: " + m, "\nAerial tile A: " + m, "\nAerial tile B: " + m,
+      "\nWhich aerial tile shows where the panorama was taken? Answer A or B.\nASSISTANT:"};
+  std::string out;
+  for (int i = 0; i < (cut_after > 0 ? cut_after : 4); ++i) out += parts[i];
+  return out;
+}
+
+struct Query {
+  std::shared_ptr<const Image> panorama;
+  std::vector<std::shared_ptr<const Image>> tiles;
+  std::vector<VlmRequest> pairs;  // all ordered pairs (i, j), i != j
+};
+
+std::vector<Query> make_queries(const Options& o) {
+  std::vector<Query> qs(static_cast<std::size_t>(o.queries));
+  for (int q = 0; q < o.queries; ++q) {
+    Query& query = qs[static_cast<std::size_t>(q)];
+    query.panorama = noise(1024, 512, static_cast<std::uint32_t>(1000 + q));
+    for (int c = 0; c < o.k; ++c)
+      query.tiles.push_back(noise(256, 256, static_cast<std::uint32_t>(100 * q + c)));
+    for (int i = 0; i < o.k; ++i)
+      for (int j = 0; j < o.k; ++j) {
+        if (i == j) continue;
+        VlmRequest r;
+        r.images = {query.panorama, query.tiles[static_cast<std::size_t>(i)],
+                    query.tiles[static_cast<std::size_t>(j)]};
+        r.raw_prompt = pair_prompt();
+        r.choices = {"A", "B"};
+        query.pairs.push_back(std::move(r));
+      }
+  }
+  return qs;
+}
+
+Row measure(const std::string& name, VlmBackend& backend, const std::vector<Query>& queries) {
+  Row row;
+  row.name = name;
+  for (const Query& q : queries) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto out = backend.run(q.pairs);  // a query's comparisons are submitted together
+    row.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (const auto& r : out) {
+      row.decoded_tokens += r.n_decoded_tokens;
+      row.encode_ms += r.timings.encode_ms;
+      row.probs.push_back(r.probs);
+    }
+    row.comparisons += static_cast<int>(out.size());
+  }
+  return row;
+}
+
+// Decoded tokens one query needs at best: the shared prefix through the query image once,
+// each candidate as first image once, each ordered pair's remainder once. The segment sizes
+// come from tokenise-only requests on prompts cut after each image.
+double lower_bound_tokens(VlmBackend& backend, const Query& q, int k) {
+  std::vector<VlmRequest> cuts(4);
+  for (int n = 1; n <= 3; ++n) {
+    cuts[static_cast<std::size_t>(n - 1)].raw_prompt = pair_prompt(n);
+    cuts[static_cast<std::size_t>(n - 1)].images.assign(q.pairs[0].images.begin(),
+                                                        q.pairs[0].images.begin() + n);
+  }
+  cuts[3] = q.pairs[0];
+  cuts[3].choices.clear();  // tokenise only
+  const auto n = backend.run(cuts);
+  const double image = n[3].n_image_tokens / 3.0;
+  const double a1 = n[1].n_prompt_tokens, a2 = n[2].n_prompt_tokens, full = n[3].n_prompt_tokens;
+  const double prefix = a1 - image;         // BOS + text + query image + text before tile A
+  const double first = a2 - a1;             // tile A + text before tile B
+  const double rest = image + (full - a2);  // tile B + the question
+  return prefix + k * first + k * (k - 1) * rest;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw Error(ErrorKind::invalid_argument, a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--queries")
+      o.queries = std::stoi(value());
+    else if (a == "--k")
+      o.k = std::stoi(value());
+    else if (a == "--shape")
+      o.shape = value();
+    else if (a == "--threads")
+      o.threads = std::stoi(value());
+    else if (a == "--modes")
+      o.modes = value();
+    else if (a == "--model-dir")
+      o.model_dir = value();
+    else if (a == "--json")
+      o.json = true;
+    else
+      throw Error(ErrorKind::invalid_argument, "unknown option " + a);
+  }
+  if (o.queries < 1 || o.k < 2)
+    throw Error(ErrorKind::invalid_argument, "--queries >= 1 and --k >= 2 required");
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options o = parse(argc, argv);
+    init_runtime();
+    std::string dir = o.model_dir;
+    if (dir.empty()) {
+      dir = (std::filesystem::temp_directory_path() / ("georank-bench-vlm-" + o.shape)).string();
+      write_vlm_fixture(dir, 1, parse_vlm_fixture_shape(o.shape));
+    }
+    const auto queries = make_queries(o);
+    LlamaConfig base;
+    base.model = dir + "/text.gguf";
+    base.mmproj = dir + "/mmproj.gguf";
+    base.threads = o.threads;
+    base.n_ctx = 16384;
+    base.n_batch = 2048;
+    base.n_ubatch = 512;
+    base.n_seq_max = 64;
+
+    std::vector<Row> rows;
+    double lower_bound = 0;
+    for (char mode : o.modes) {
+      LlamaConfig cfg = base;
+      cfg.cache_images = mode != 'a';
+      cfg.share_prefixes = mode == 'c';
+      const std::string name = mode == 'a'   ? "a_from_scratch"
+                               : mode == 'b' ? "b_encode_once"
+                                             : "c_encode_once_prefix_tree";
+      auto backend = make_llama_backend(cfg);
+      if (lower_bound == 0) lower_bound = lower_bound_tokens(*backend, queries[0], o.k);
+      rows.push_back(measure(name, *backend, queries));
+      std::fprintf(stderr, "%s: %.1f s\n", name.c_str(), rows.back().seconds);
+    }
+
+    auto find = [&](char mode) -> const Row* {
+      for (const auto& r : rows)
+        if (r.name[0] == mode) return &r;
+      return nullptr;
+    };
+    nlohmann::json j;
+    j["note"] = "random-weight fixture model: speed and agreement only, the answers mean nothing";
+    j["shape"] = o.shape;
+    j["queries"] = o.queries;
+    j["k"] = o.k;
+    j["comparisons_per_query"] = o.k * (o.k - 1);
+    j["threads"] = o.threads;
+    j["lower_bound_tokens_per_query"] = lower_bound;
+    const Row* ref = find('a');
+    for (const auto& r : rows) {
+      double max_diff = 0;
+      if (ref)
+        for (std::size_t i = 0; i < r.probs.size(); ++i)
+          for (std::size_t c = 0; c < r.probs[i].size(); ++c)
+            max_diff = std::max(max_diff, std::abs(r.probs[i][c] - ref->probs[i][c]));
+      j["rows"].push_back({{"name", r.name},
+                           {"seconds", r.seconds},
+                           {"comparisons", r.comparisons},
+                           {"comparisons_per_s", r.comparisons / r.seconds},
+                           {"decoded_tokens_per_query", static_cast<double>(r.decoded_tokens) / o.queries},
+                           {"encode_ms_per_query", r.encode_ms / o.queries},
+                           {"max_abs_prob_diff_vs_a", ref ? nlohmann::json(max_diff) : nlohmann::json()}});
+    }
+    const Row *a = find('a'), *c = find('c');
+    j["ratios"]["c_over_a"] =
+        a && c ? nlohmann::json((c->comparisons / c->seconds) / (a->comparisons / a->seconds))
+               : nlohmann::json();
+    j["ratios"]["c_over_d"] = nlohmann::json();  // filled once the remote row exists
+    j["ratios"]["tokens_over_lower_bound"] =
+        c ? nlohmann::json(static_cast<double>(c->decoded_tokens) / o.queries / lower_bound)
+          : nlohmann::json();
+    if (o.json) {
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::printf("%-28s %9s %12s %14s %12s\n", "row", "seconds", "comp/s", "tokens/query", "max|dp| vs a");
+      for (const auto& r : j["rows"])
+        std::printf("%-28s %9.2f %12.3f %14.0f %12s\n", r["name"].get<std::string>().c_str(),
+                    r["seconds"].get<double>(), r["comparisons_per_s"].get<double>(),
+                    r["decoded_tokens_per_query"].get<double>(), r["max_abs_prob_diff_vs_a"].dump().c_str());
+      std::printf("lower bound tokens/query %.0f; ratios %s\n%s\n", lower_bound, j["ratios"].dump().c_str(),
+                  j["note"].get<std::string>().c_str());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_pairwise_throughput: %s\n", e.what());
+    return 1;
+  }
+}

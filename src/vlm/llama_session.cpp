@@ -1,0 +1,218 @@
+#include "vlm/llama_session.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "georank/error.hpp"
+#include "vlm/composite.hpp"
+
+namespace georank::vlm {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Fast identity of a (possibly multi-GB) file: size plus its first and last MiB.
+std::string file_fingerprint(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) throw Error(ErrorKind::io, "cannot read " + path);
+  const auto size = fs::file_size(path);
+  constexpr std::size_t kSpan = 1u << 20;
+  std::vector<std::uint8_t> buf(sizeof size + 2 * kSpan);
+  std::memcpy(buf.data(), &size, sizeof size);
+  std::size_t n = sizeof size + std::fread(buf.data() + sizeof size, 1, kSpan, f.get());
+  if (size > 2 * kSpan) std::fseek(f.get(), -static_cast<long>(kSpan), SEEK_END);
+  n += std::fread(buf.data() + n, 1, kSpan, f.get());
+  buf.resize(n);
+  return sha256_hex(buf).substr(0, 16);
+}
+
+void require_file(const std::string& path, const char* what) {
+  if (path.empty()) throw Error(ErrorKind::invalid_argument, std::string("no ") + what + " given");
+  if (!fs::is_regular_file(path))
+    throw Error(ErrorKind::not_found, std::string(what) + " not found: " + path);
+}
+
+}  // namespace
+
+LlamaSession::LlamaSession(const LlamaConfig& config) : config_(config), cache_(config.image_cache_bytes) {
+  require_file(config.model, "text model");
+  require_file(config.mmproj, "mmproj");
+  if (config.n_ctx < 64 || config.n_batch < 1 || config.n_ubatch < 1 || config.n_seq_max < 2)
+    throw Error(ErrorKind::invalid_argument,
+                "n_ctx >= 64, n_batch >= 1, n_ubatch >= 1 and n_seq_max >= 2 are required");
+  const int threads = config.threads > 0
+                          ? config.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  llama_model_params mp = llama_model_default_params();
+  mp.n_gpu_layers = config.n_gpu_layers;
+  model_.reset(llama_model_load_from_file(config.model.c_str(), mp));
+  if (!model_) throw Error(ErrorKind::backend, "llama.cpp cannot load text model " + config.model);
+  vocab_ = llama_model_get_vocab(model_.get());
+  n_vocab_ = llama_vocab_n_tokens(vocab_);
+  n_embd_inp_ = llama_model_n_embd_inp(model_.get());
+
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(config.n_ctx);
+  cp.n_batch = static_cast<uint32_t>(config.n_batch);
+  cp.n_ubatch = static_cast<uint32_t>(config.n_ubatch);
+  cp.n_seq_max = static_cast<uint32_t>(config.n_seq_max);
+  cp.n_threads = threads;
+  cp.n_threads_batch = threads;
+  cp.kv_unified = true;  // zero-copy, partial seq_cp; tokens shared by several sequences
+  cp.no_perf = true;
+  ctx_.reset(llama_init_from_model(model_.get(), cp));
+  if (!ctx_) throw Error(ErrorKind::backend, "llama.cpp cannot create a context for " + config.model);
+
+  mtmd_context_params mparams = mtmd_context_params_default();
+  mparams.use_gpu = config.n_gpu_layers != 0;
+  mparams.print_timings = false;
+  mparams.n_threads = threads;
+  mparams.media_marker = kMediaMarker;
+  mparams.warmup = false;
+  mtmd_.reset(mtmd_init_from_file(config.mmproj.c_str(), model_.get(), mparams));
+  if (!mtmd_)
+    throw Error(ErrorKind::backend, "mtmd cannot load projector " + config.mmproj + " for " + config.model);
+  if (!mtmd_support_vision(mtmd_.get()))
+    throw Error(ErrorKind::invalid_argument, config.mmproj + " has no vision encoder");
+
+  try {
+    template_ = resolve_chat_template(model_.get(), config.chat_template, config.model);
+    has_template_ = true;
+  } catch (const Error& e) {
+    if (!config.chat_template.empty()) throw;
+    template_error_ = e.what();  // raw prompts still work
+  }
+  mmproj_fingerprint_ = file_fingerprint(config.mmproj);
+  fingerprint_ = "llama.cpp:" + file_fingerprint(config.model) + "+" + mmproj_fingerprint_;
+}
+
+PreparedRequest LlamaSession::prepare(const VlmRequest& request, int index) {
+  const std::string where = "request " + std::to_string(index);
+  PreparedRequest p;
+  p.request = &request;
+  std::string prompt;
+  if (request.raw_prompt) {
+    prompt = *request.raw_prompt;
+    p.template_name = "raw";
+  } else {
+    if (!has_template_) throw Error(ErrorKind::invalid_argument, template_error_);
+    if (request.messages.empty())
+      throw Error(ErrorKind::invalid_argument, where + " has no messages and no raw prompt");
+    prompt = apply_chat_template(template_, request.messages);
+    p.template_name = template_.name;
+  }
+  prompt += request.assistant_prefill;
+
+  std::vector<const Image*> images;
+  for (const auto& img : request.images) {
+    if (!img || img->width <= 0 || img->height <= 0 ||
+        img->rgb.size() != static_cast<std::size_t>(img->width) * img->height * 3)
+      throw Error(ErrorKind::invalid_argument, where + " has an empty or inconsistent image");
+    images.push_back(img.get());
+  }
+  Image canvas;
+  if (config_.layout == ImageLayout::composite && !images.empty()) {
+    canvas = composite_canvas(images, config_.composite_panel_px);
+    prompt = composite_prompt(prompt, kMediaMarker);
+    images = {&canvas};
+  }
+
+  std::vector<mtmd::bitmap> bitmaps;
+  std::vector<const mtmd_bitmap*> bitmap_ptrs;
+  for (const Image* img : images) {
+    bitmaps.emplace_back(static_cast<uint32_t>(img->width), static_cast<uint32_t>(img->height),
+                         img->rgb.data());
+    std::string id = img->id;
+    if (id.empty()) {
+      Image copy = *img;
+      copy.finalize();
+      id = copy.id;
+    }
+    bitmaps.back().set_id(id.c_str());
+    bitmap_ptrs.push_back(bitmaps.back().ptr.get());
+  }
+  p.chunks.reset(mtmd_input_chunks_init());
+  const mtmd_input_text text{prompt.c_str(), prompt.size(), true, true};
+  int32_t rc = 0;
+  try {
+    rc = mtmd_tokenize(mtmd_.get(), p.chunks.get(), &text, bitmap_ptrs.data(), bitmap_ptrs.size());
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::invalid_argument,
+                where + ": prompt cannot be represented by the vocabulary (" + e.what() + ")");
+  }
+  if (rc != 0) {
+    std::size_t markers = 0;
+    for (std::size_t pos = 0; (pos = prompt.find(kMediaMarker, pos)) != std::string::npos; pos += 1)
+      ++markers;
+    throw Error(ErrorKind::invalid_argument, where + ": mtmd_tokenize failed (" + std::to_string(rc) +
+                                                 "); the prompt has " + std::to_string(markers) +
+                                                 " media markers and " + std::to_string(images.size()) +
+                                                 " images");
+  }
+
+  const std::size_t n_chunks = mtmd_input_chunks_size(p.chunks.get());
+  for (std::size_t i = 0; i < n_chunks; ++i) {
+    const mtmd_input_chunk* chunk = mtmd_input_chunks_get(p.chunks.get(), i);
+    if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_TEXT) {
+      std::size_t n = 0;
+      const llama_token* toks = mtmd_input_chunk_get_tokens_text(chunk, &n);
+      for (std::size_t k = 0; k < n; ++k) p.units.push_back({false, toks[k], nullptr, {}, 1});
+      if (i + 1 == n_chunks) {
+        p.last_text_tokens.assign(toks, toks + n);
+        p.last_is_first_chunk = i == 0;
+      }
+    } else if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_IMAGE) {
+      const int n = static_cast<int>(mtmd_input_chunk_get_n_tokens(chunk));
+      if (mtmd_decode_use_mrope(mtmd_.get()) || mtmd_input_chunk_get_n_pos(chunk) != n)
+        throw Error(ErrorKind::invalid_argument,
+                    "M-RoPE models are not supported by the prefix-sharing backend yet");
+      p.units.push_back({true, 0, chunk, mmproj_fingerprint_ + ":" + mtmd_input_chunk_get_id(chunk), n});
+      p.n_image_tokens += n;
+    } else {
+      throw Error(ErrorKind::invalid_argument, where + ": only image media are supported");
+    }
+    p.n_prompt_tokens += static_cast<int>(mtmd_input_chunk_get_n_tokens(chunk));
+  }
+  const std::size_t last_marker = prompt.rfind(kMediaMarker);
+  p.last_text = last_marker == std::string::npos
+                    ? prompt
+                    : prompt.substr(last_marker + std::string(kMediaMarker).size());
+  if (p.decodes() && (p.units.empty() || p.units.back().is_image || p.last_text_tokens.empty()))
+    throw Error(ErrorKind::invalid_argument,
+                where + ": the prompt must end with text (no logits after an image)");
+  if (p.decodes()) {
+    // The scoring diff tokenises the last text alone; it must agree with mtmd's chunk.
+    const auto own = tokenize(vocab_, p.last_text, p.last_is_first_chunk, true, where + " prompt");
+    if (own != p.last_text_tokens)
+      throw Error(ErrorKind::backend,
+                  where + ": tokenising the prompt's last text alone differs from mtmd's chunk");
+    for (const auto& c : request.choices) {
+      if (c.find_first_not_of(" \t\n") == std::string::npos)
+        throw Error(ErrorKind::invalid_argument, where + ": empty choice");
+      tokenize(vocab_, c, false, false, "choice '" + c + "'");
+    }
+  }
+  return p;
+}
+
+std::vector<float> LlamaSession::image_embedding(const mtmd_input_chunk* chunk, const std::string& key,
+                                                 double& encode_ms) {
+  if (config_.cache_images)
+    if (auto hit = cache_.find(key)) return *hit;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (mtmd_encode_chunk(mtmd_.get(), chunk) != 0) throw Error(ErrorKind::backend, "mtmd_encode_chunk failed");
+  const float* out = mtmd_get_output_embd(mtmd_.get());
+  // the output buffer is overwritten by the next encode: copy it
+  std::vector<float> embd(out,
+                          out + static_cast<std::size_t>(n_embd_inp_) * mtmd_input_chunk_get_n_tokens(chunk));
+  encode_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (config_.cache_images) cache_.put(key, std::make_shared<const std::vector<float>>(embd));
+  return embd;
+}
+
+}  // namespace georank::vlm

@@ -1,0 +1,36 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/subprocess.hpp"
+
+namespace georank {
+namespace {
+
+TEST(Doctor, JsonNamesTheLlamaBuildAndOnnxRuntimeVersion) {
+  const auto r = test::run_command(std::string(GEORANK_CLI_PATH) + " doctor --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j.at("ok").get<bool>());
+  EXPECT_FALSE(j.at("llama_cpp").at("version").get<std::string>().empty());
+  EXPECT_GT(j.at("llama_cpp").at("build_number").get<int>(), 0);
+  EXPECT_EQ(j.at("llama_cpp").at("build").get<std::string>().front(), 'b');
+  EXPECT_EQ(j.at("onnxruntime").at("version").get<std::string>().substr(0, 2), "1.");
+  const auto providers = j.at("onnxruntime").at("providers").get<std::vector<std::string>>();
+  EXPECT_NE(std::find(providers.begin(), providers.end(), "CPUExecutionProvider"), providers.end());
+  ASSERT_FALSE(j.at("ggml").at("backends").empty());
+  EXPECT_EQ(j.at("ggml").at("backends")[0].at("name").get<std::string>().substr(0, 3), "CPU");
+  EXPECT_FALSE(j.at("faiss").at("version").get<std::string>().empty());
+  EXPECT_GT(j.at("cpu").at("threads").get<int>(), 0);
+}
+
+TEST(Doctor, TextReportSaysOkAndKeepsStderrQuiet) {
+  const auto r = test::run_command(std::string(GEORANK_CLI_PATH) + " doctor");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("status         ok"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("Schema error"), std::string::npos);
+  EXPECT_EQ(r.err.find("load_backend"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace georank

@@ -1,0 +1,124 @@
+#include "georank/image.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "georank/error.hpp"
+#include "support/subprocess.hpp"
+
+namespace georank {
+namespace {
+
+Image gradient(int w, int h) {
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.resize(static_cast<size_t>(w * h * 3));
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      auto* p = &img.rgb[static_cast<size_t>((y * w + x) * 3)];
+      p[0] = static_cast<uint8_t>(x * 255 / std::max(1, w - 1));
+      p[1] = static_cast<uint8_t>(y * 255 / std::max(1, h - 1));
+      p[2] = static_cast<uint8_t>((x + y) % 256);
+    }
+  img.finalize();
+  return img;
+}
+
+TEST(Image, PngRoundTripKeepsPixelsAndId) {
+  const Image img = gradient(17, 9);
+  const auto png = encode_png(img);
+  const Image back = decode_image(png, "mem.png");
+  EXPECT_EQ(back.width, 17);
+  EXPECT_EQ(back.height, 9);
+  EXPECT_EQ(back.rgb, img.rgb);
+  EXPECT_EQ(back.id, img.id);
+  EXPECT_EQ(back.id.size(), 64u);
+}
+
+TEST(Image, IdChangesWithPixelsAndWithShape) {
+  Image a = gradient(4, 6);
+  Image b = a;
+  b.rgb[5] ^= 1;
+  b.finalize();
+  EXPECT_NE(a.id, b.id);
+  Image c = a;
+  std::swap(c.width, c.height);
+  c.finalize();
+  EXPECT_NE(a.id, c.id);
+}
+
+TEST(Image, TruncatedFileIsRejectedWithItsName) {
+  const auto dir = test::fresh_work_dir("image_truncated");
+  const std::string path = dir + "/broken.png";
+  auto png = encode_png(gradient(32, 32));
+  png.resize(png.size() / 2);
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(png.data()), static_cast<long>(png.size()));
+  try {
+    load_image(path);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("broken.png"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Image, MissingFileIsNotFound) {
+  try {
+    load_image("/nonexistent/dir/x.jpg");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::not_found);
+  }
+}
+
+TEST(Image, PixelLimitStopsLargeImagesBeforeDecoding) {
+  const auto png = encode_png(gradient(100, 100));
+  EXPECT_THROW(decode_image(png, "big.png", ImageLimits{.max_pixels = 9999}), Error);
+  EXPECT_NO_THROW(decode_image(png, "big.png", ImageLimits{.max_pixels = 10000}));
+}
+
+TEST(Image, BilinearResizeOfAConstantImageIsConstant) {
+  Image img = gradient(8, 8);
+  std::fill(img.rgb.begin(), img.rgb.end(), 77);
+  for (auto f : {ResizeFilter::bilinear, ResizeFilter::area}) {
+    const Image r = resize(img, 5, 3, f);
+    EXPECT_EQ(r.width, 5);
+    EXPECT_EQ(r.height, 3);
+    for (auto v : r.rgb) EXPECT_EQ(v, 77);
+  }
+}
+
+TEST(Image, AreaDownscaleByTwoAveragesBlocks) {
+  Image img;
+  img.width = 2;
+  img.height = 2;
+  img.rgb = {0, 0, 0, 100, 100, 100, 200, 200, 200, 100, 100, 100};
+  const Image r = resize(img, 1, 1, ResizeFilter::area);
+  EXPECT_EQ(r.rgb[0], 100);
+}
+
+TEST(Image, BilinearUpscaleInterpolatesBetweenNeighbours) {
+  Image img;
+  img.width = 2;
+  img.height = 1;
+  img.rgb = {0, 0, 0, 200, 200, 200};
+  // Half-pixel centres: output x=1 of 4 maps to source 0.25 -> 50.
+  const Image r = resize(img, 4, 1);
+  EXPECT_EQ(r.rgb[0], 0);
+  EXPECT_EQ(r.rgb[3], 50);
+  EXPECT_EQ(r.rgb[6], 150);
+  EXPECT_EQ(r.rgb[9], 200);
+}
+
+TEST(Image, Sha256MatchesAKnownVector) {
+  const std::string abc = "abc";
+  EXPECT_EQ(sha256_hex({reinterpret_cast<const uint8_t*>(abc.data()), abc.size()}),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace georank
