@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -82,8 +83,9 @@ class SimulatedListJudge final : public ListJudge {
   std::uint64_t seed_;
 };
 
-/// A VlmBackend ("simulated") answering like the simulated judges from a table of image id
-/// -> quality (the query image and unknown images count 0). It recognises the request kind
+/// A VlmBackend ("simulated") answering like the simulated judges from the true quality of
+/// each (query image, candidate image) pair, given by a function of the two Image ids or by a
+/// table of candidate image id -> quality (unknown images count 0). It recognises the request kind
 /// from its shape: two choices and three images (pairwise), two choices and two images
 /// (Yes/No), numeric choices and two images (score scale), labels "1".."n" with n + 1 images
 /// (listwise). With a generation budget it returns a fixed simulated text. Answers depend only
@@ -91,6 +93,9 @@ class SimulatedListJudge final : public ListJudge {
 /// interruption). Not thread-safe.
 class SimulatedBackend final : public VlmBackend {
  public:
+  /// quality(query_image_id, candidate_image_id) in [0, 1].
+  using QualityFn = std::function<double(const std::string&, const std::string&)>;
+  SimulatedBackend(QualityFn quality, SimulatedJudgeParams params, int delay_ms = 0);
   SimulatedBackend(std::unordered_map<std::string, double> quality, SimulatedJudgeParams params,
                    int delay_ms = 0);
   std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override;
@@ -99,7 +104,7 @@ class SimulatedBackend final : public VlmBackend {
   [[nodiscard]] std::int64_t n_requests() const { return n_requests_; }
 
  private:
-  std::unordered_map<std::string, double> quality_;
+  QualityFn quality_;
   SimulatedJudgeParams params_;
   int delay_ms_;
   std::int64_t n_requests_ = 0;

@@ -157,11 +157,20 @@ ListJudgment SimulatedListJudge::judge(std::span<const int> window) {
   return j;
 }
 
-SimulatedBackend::SimulatedBackend(std::unordered_map<std::string, double> quality,
-                                   SimulatedJudgeParams params, int delay_ms)
+SimulatedBackend::SimulatedBackend(QualityFn quality, SimulatedJudgeParams params, int delay_ms)
     : quality_(std::move(quality)), params_(params), delay_ms_(delay_ms) {
   check_params(params_);
+  if (!quality_) throw Error(ErrorKind::invalid_argument, "simulated backend: no quality function");
 }
+
+SimulatedBackend::SimulatedBackend(std::unordered_map<std::string, double> quality,
+                                   SimulatedJudgeParams params, int delay_ms)
+    : SimulatedBackend(
+          [table = std::move(quality)](const std::string&, const std::string& id) {
+            const auto it = table.find(id);
+            return it == table.end() ? 0.0 : it->second;
+          },
+          params, delay_ms) {}
 
 std::string SimulatedBackend::fingerprint() const {
   return fmt::format("simulated:accuracy={}:bias={}:gap={}:noise={}:calibration={}:seed={}",
@@ -178,9 +187,7 @@ std::vector<VlmResponse> SimulatedBackend::run(std::span<const VlmRequest> reque
     std::vector<double> q;
     for (std::size_t i = 0; i < r.images.size(); ++i) {
       seed = hash_text(r.images[i]->id, seed);
-      if (i == 0) continue;
-      const auto it = quality_.find(r.images[i]->id);
-      q.push_back(it == quality_.end() ? 0.0 : it->second);
+      if (i > 0) q.push_back(quality_(r.images[0]->id, r.images[i]->id));
     }
     for (const auto& c : r.choices) seed = hash_text(c, seed);
     const auto numeric = [](const std::string& s) {
