@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "georank/geo.hpp"
 
 namespace georank {
@@ -53,6 +55,9 @@ struct DatasetSpec {
   std::uint64_t seed = 0;               ///< subset seed
 };
 
+/// The spec as JSON (every field), as recorded in output sidecars and reports.
+nlohmann::json to_json(const DatasetSpec& spec);
+
 struct Dataset {
   DatasetSpec spec;
   std::vector<Query> queries;
@@ -65,11 +70,34 @@ struct Dataset {
 
   std::unordered_map<std::string, std::size_t> tile_by_id;
   std::unordered_map<std::string, std::size_t> query_by_id;
+  /// Queries before the subset was taken (equals queries.size() without a subset).
+  std::size_t n_queries_total = 0;
+
+  /// Rebuilds `tile_by_id` and `query_by_id`; throws Error(invalid_argument) on duplicates.
+  void index();
 };
 
 /// Parses "vigor:ROOT" / "manifest:DIR" into kind and root (other fields keep defaults).
+/// Throws Error(invalid_argument) for another prefix or an empty root.
 DatasetSpec parse_dataset_spec(const std::string& text);
+
 /// Reads a dataset; throws Error with file:line for malformed input.
+///
+/// VIGOR: the official tree (`<City>/panorama`, `<City>/satellite`) or Sample4Geo's
+/// (`ground/<City>`, `satellite/<City>`), detected per city, with `splits/<City>/...`.
+/// Cities: `spec.cities`, or the protocol's cities for the split (cities without a
+/// `splits/<City>` directory are then skipped with a warning). Gallery: the concatenated
+/// `satellite_list.txt` of the cities, in city order. Tile `m_per_px` refers to the 640-px
+/// frame of the label offsets.
+/// Manifest: `DIR/queries.csv` (query_id,path,lat,lon), `DIR/gallery.csv`
+/// (tile_id,path,lat,lon,m_per_px), `DIR/labels.csv` (query_id,positive[,semi_positives]
+/// separated by ';'); relative paths are relative to DIR; empty lat/lon means unknown.
+/// Subset: with `spec.subset` in (0, n) the queries are reduced to `subset` queries drawn
+/// without replacement by a seeded SplitMix64 Fisher-Yates shuffle (the same on every
+/// platform), kept in their original order; the gallery stays whole.
 Dataset load_dataset(const DatasetSpec& spec);
+
+/// The indices kept by the subset rule above: `n_keep` of `n` indices, ascending.
+std::vector<std::size_t> subset_indices(std::size_t n, std::size_t n_keep, std::uint64_t seed);
 
 }  // namespace georank

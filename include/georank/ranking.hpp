@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "georank/dataset.hpp"
 #include "georank/geo.hpp"
 
 namespace georank {
@@ -37,5 +38,16 @@ QueryRanking ranking_from_json(const nlohmann::json& j, const std::string& where
 std::vector<QueryRanking> read_rankings(const std::string& path);
 /// Writes a rankings JSONL file atomically (temporary file + rename).
 void write_rankings(const std::vector<QueryRanking>& rankings, const std::string& path);
+
+/// Imports candidates of an external system from CSV with the header `query_id,tile_id,score`
+/// (extra columns ignored): queries in order of first appearance, each query's candidates
+/// sorted by descending score (equal scores keep file order). Throws Error(invalid_argument)
+/// with file:line for a bad score or a tile listed twice for one query.
+std::vector<QueryRanking> read_candidates_csv(const std::string& path);
+
+/// Sets the query GPS, each candidate's tile centre and its positive / semi-positive flags
+/// from the dataset's labels. Throws Error(not_found) for a query or tile id the dataset does
+/// not know.
+void annotate(std::vector<QueryRanking>& rankings, const Dataset& dataset);
 
 }  // namespace georank

@@ -1,0 +1,121 @@
+#include "georank/dataset.hpp"
+
+#include <algorithm>
+
+#include "data/readers.hpp"
+#include "georank/error.hpp"
+#include "georank/log.hpp"
+
+namespace georank {
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Uniform integer in [0, bound) without modulo bias (rejection sampling).
+std::uint64_t uniform_below(std::uint64_t& state, std::uint64_t bound) {
+  const std::uint64_t threshold = (0 - bound) % bound;
+  for (;;) {
+    const std::uint64_t r = splitmix64(state);
+    if (r >= threshold) return r % bound;
+  }
+}
+
+}  // namespace
+
+nlohmann::json to_json(const DatasetSpec& s) {
+  return {{"kind", s.kind},
+          {"root", s.root},
+          {"protocol", s.protocol},
+          {"split", s.split},
+          {"cities", s.cities},
+          {"labels", s.corrected_labels ? "corrected" : "original"},
+          {"m_per_px", s.original_m_per_px ? "original" : "corrected"},
+          {"subset", s.subset},
+          {"seed", s.seed}};
+}
+
+DatasetSpec parse_dataset_spec(const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon + 1 == text.size())
+    throw Error(ErrorKind::invalid_argument, "dataset '" + text + "': expected vigor:ROOT or manifest:DIR");
+  DatasetSpec spec;
+  spec.kind = text.substr(0, colon);
+  spec.root = text.substr(colon + 1);
+  if (spec.kind != "vigor" && spec.kind != "manifest")
+    throw Error(ErrorKind::invalid_argument, "dataset '" + text + "': unknown kind '" + spec.kind +
+                                                 "' (expected vigor:ROOT or manifest:DIR)");
+  return spec;
+}
+
+std::vector<std::size_t> subset_indices(std::size_t n, std::size_t n_keep, std::uint64_t seed) {
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  n_keep = std::min(n_keep, n);
+  std::uint64_t state = seed;
+  for (std::size_t i = 0; i < n_keep; ++i) {
+    const auto j = i + static_cast<std::size_t>(uniform_below(state, n - i));
+    std::swap(idx[i], idx[j]);
+  }
+  idx.resize(n_keep);
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+void Dataset::index() {
+  tile_by_id.clear();
+  query_by_id.clear();
+  for (std::size_t i = 0; i < gallery.size(); ++i)
+    if (!tile_by_id.emplace(gallery[i].id, i).second)
+      throw Error(ErrorKind::invalid_argument, spec.root + ": duplicate tile id '" + gallery[i].id + "'");
+  for (std::size_t i = 0; i < queries.size(); ++i)
+    if (!query_by_id.emplace(queries[i].id, i).second)
+      throw Error(ErrorKind::invalid_argument, spec.root + ": duplicate query id '" + queries[i].id + "'");
+}
+
+std::size_t Dataset::tile_index(const std::string& tile_id) const {
+  const auto it = tile_by_id.find(tile_id);
+  if (it == tile_by_id.end())
+    throw Error(ErrorKind::not_found, "tile '" + tile_id + "' is not in the gallery");
+  return it->second;
+}
+
+const Query& Dataset::query(const std::string& query_id) const {
+  const auto it = query_by_id.find(query_id);
+  if (it == query_by_id.end())
+    throw Error(ErrorKind::not_found, "query '" + query_id + "' is not in the dataset");
+  return queries[it->second];
+}
+
+Dataset load_dataset(const DatasetSpec& spec) {
+  if (spec.subset < 0) throw Error(ErrorKind::invalid_argument, "--subset must be >= 0");
+  data::Issues strict;
+  Dataset ds;
+  if (spec.kind == "vigor") {
+    ds = data::read_vigor(spec, strict);
+  } else if (spec.kind == "manifest") {
+    ds = data::read_manifest(spec, strict);
+  } else {
+    throw Error(ErrorKind::invalid_argument, "unknown dataset kind '" + spec.kind + "' (vigor | manifest)");
+  }
+  ds.n_queries_total = ds.queries.size();
+  if (spec.subset > 0) {
+    const auto n_keep = static_cast<std::size_t>(spec.subset);
+    if (n_keep >= ds.queries.size()) {
+      log_warn("subset {} >= {} queries: using all queries", spec.subset, ds.queries.size());
+    } else {
+      std::vector<Query> kept;
+      for (auto i : subset_indices(ds.queries.size(), n_keep, spec.seed))
+        kept.push_back(std::move(ds.queries[i]));
+      ds.queries = std::move(kept);
+    }
+  }
+  ds.index();
+  return ds;
+}
+
+}  // namespace georank
