@@ -15,5 +15,6 @@ void add_dataset(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_retrieve(CLI::App& app);
 void add_embed(CLI::App& app);
+void add_simulate(CLI::App& app);
 
 }  // namespace georank::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   georank::cli::add_eval(app);
   georank::cli::add_retrieve(app);
   georank::cli::add_embed(app);
+  georank::cli::add_simulate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
