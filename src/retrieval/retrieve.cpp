@@ -18,9 +18,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Rows of `e` in the order of `wanted`; throws naming missing ids.
-FloatMatrix select_rows(const Embeddings& e, const std::vector<std::string>& wanted, const std::string& what,
+// Rows of `e` in the order of `wanted` (moved out of `e` when already in that order, so a
+// VIGOR-sized gallery is not copied); throws naming missing ids.
+FloatMatrix select_rows(Embeddings& e, const std::vector<std::string>& wanted, const std::string& what,
                         const std::string& path) {
+  if (e.ids == wanted) return std::move(e.matrix);
   std::unordered_map<std::string, std::size_t> row_of;
   row_of.reserve(e.ids.size());
   for (std::size_t i = 0; i < e.ids.size(); ++i) row_of.emplace(e.ids[i], i);
@@ -115,8 +117,10 @@ void write_retrieval_output(const std::vector<QueryRanking>& rankings, const jso
 RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
   if (cfg.k == 0) throw Error(ErrorKind::invalid_argument, "--k must be >= 1");
   const auto t0 = std::chrono::steady_clock::now();
-  const Embeddings q_emb = read_embeddings(cfg.query_embeddings);
-  const Embeddings g_emb = read_embeddings(cfg.gallery_embeddings);
+  Embeddings q_emb = read_embeddings(cfg.query_embeddings);
+  Embeddings g_emb = read_embeddings(cfg.gallery_embeddings);
+  const json q_info = embeddings_info(cfg.query_embeddings, q_emb);
+  const json g_info = embeddings_info(cfg.gallery_embeddings, g_emb);
   if (q_emb.matrix.cols != g_emb.matrix.cols)
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("{} has dimension {} but {} has {}", cfg.query_embeddings, q_emb.matrix.cols,
@@ -180,8 +184,6 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
   }
   annotate(out.rankings, ds);
 
-  const json q_info = embeddings_info(cfg.query_embeddings, q_emb);
-  const json g_info = embeddings_info(cfg.gallery_embeddings, g_emb);
   json fingerprint;
   for (const auto* info : {&q_info, &g_info})
     if (info->contains("meta") && (*info)["meta"].is_object())

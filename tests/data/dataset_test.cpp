@@ -185,6 +185,18 @@ TEST(VigorProtocols, SplitsCitiesLabelsAndResolutionFollowTheSpec) {
   EXPECT_THROW(load_dataset(spec), Error);
 }
 
+TEST(VigorProtocols, CorrectedLabelsAreAlsoFoundInSample4GeosSplitsCorrectedDirectory) {
+  const fs::path root = make_vigor("splits_corrected", true);
+  fs::create_directories(root / "splits__corrected/Chicago");
+  fs::rename(root / "splits/Chicago/pano_label_balanced__corrected.txt",
+             root / "splits__corrected/Chicago/pano_label_balanced__corrected.txt");
+  DatasetSpec spec = parse_dataset_spec("vigor:" + root.string());
+  spec.corrected_labels = true;
+  const auto ds = load_dataset(spec);
+  ASSERT_EQ(ds.queries.size(), 1u);
+  EXPECT_EQ(ds.queries[0].positive.tile_id, kT2);
+}
+
 TEST(VigorReader, AMalformedLabelLineIsAnErrorNamingFileAndLine) {
   const auto root = make_vigor("malformed", false);
   write(fs::path(root) / "splits/Chicago/pano_label_balanced.txt",
