@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -51,13 +52,6 @@ void apply_search_params(faiss::Index* index, const std::string& params) {
   }
 }
 
-// FAISS's exact search multiplies query blocks by gallery blocks of 1,024 rows by default;
-// such thin products run at a third of the BLAS peak (bench/search.cpp). 8,192-row blocks
-// reach most of it while the score block stays small (8,192 x 4,096 queries x 4 B = 128 MiB).
-void widen_blas_blocks() {
-  if (faiss::distance_compute_blas_database_bs == 1024) faiss::distance_compute_blas_database_bs = 8192;
-}
-
 }  // namespace
 
 VectorIndex::VectorIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -68,7 +62,6 @@ VectorIndex::~VectorIndex() = default;
 VectorIndex VectorIndex::build(const FloatMatrix& vectors, const IndexConfig& config) {
   if (vectors.cols == 0) throw Error(ErrorKind::invalid_argument, "cannot index vectors of dimension 0");
   const ThreadScope threads(config.n_threads);
-  widen_blas_blocks();
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   const auto d = static_cast<int>(vectors.cols);
@@ -93,7 +86,6 @@ VectorIndex VectorIndex::build(const FloatMatrix& vectors, const IndexConfig& co
 
 VectorIndex VectorIndex::load(const std::string& path, const IndexConfig& config) {
   if (!std::filesystem::exists(path)) throw Error(ErrorKind::not_found, path + ": no such index file");
-  widen_blas_blocks();
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   try {
@@ -133,6 +125,13 @@ SearchResult VectorIndex::search(const FloatMatrix& queries, std::size_t k) cons
   r.scores.assign(queries.rows * k, -INFINITY);
   r.labels.assign(queries.rows * k, -1);
   if (queries.rows == 0) return r;
+  const int saved_block = faiss::distance_compute_blas_database_bs;
+  faiss::distance_compute_blas_database_bs =
+      static_cast<int>(std::max<std::size_t>(impl_->config.blas_block_rows, 1));
+  struct RestoreBlock {
+    int value;
+    ~RestoreBlock() { faiss::distance_compute_blas_database_bs = value; }
+  } restore{saved_block};
   try {
     impl_->index->search(static_cast<idx_t>(queries.rows), queries.values.data(), static_cast<idx_t>(k),
                          r.scores.data(), r.labels.data());

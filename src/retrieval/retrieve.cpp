@@ -18,9 +18,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Rows of `e` in the order of `wanted`; throws naming missing ids.
-FloatMatrix select_rows(const Embeddings& e, const std::vector<std::string>& wanted, const std::string& what,
+// Rows of `e` in the order of `wanted` (moved out of `e` when already in that order, so a
+// VIGOR-sized gallery is not copied); throws naming missing ids.
+FloatMatrix select_rows(Embeddings& e, const std::vector<std::string>& wanted, const std::string& what,
                         const std::string& path) {
+  if (e.ids == wanted) return std::move(e.matrix);
   std::unordered_map<std::string, std::size_t> row_of;
   row_of.reserve(e.ids.size());
   for (std::size_t i = 0; i < e.ids.size(); ++i) row_of.emplace(e.ids[i], i);
@@ -56,14 +58,17 @@ json embeddings_info(const std::string& path, const Embeddings& e) {
             {"rows", e.matrix.rows},
             {"dim", e.matrix.cols},
             {"dtype", header.dtype == NpyDtype::float32 ? "float32" : "float16"}};
-  // Whatever the producer recorded beside the embeddings (e.g. the encoder's model card and
-  // fingerprint) is carried along verbatim.
-  fs::path side(path);
-  side.replace_extension(".meta.json");
-  if (fs::exists(side)) {
+  // Whatever the producer recorded beside the embeddings (`georank embed` writes
+  // embeddings.meta.json with the model fingerprint) is carried along verbatim.
+  fs::path own(path);
+  own.replace_extension(".meta.json");
+  for (const fs::path& side : {own, fs::path(path).parent_path() / "embeddings.meta.json"}) {
+    if (!fs::exists(side)) continue;
     try {
       std::ifstream in(side);
       j["meta"] = json::parse(in);
+      j["meta_file"] = side.string();
+      break;
     } catch (const json::exception& ex) {
       log_warn("{}: ignored, not JSON: {}", side.string(), ex.what());
     }
@@ -115,8 +120,10 @@ void write_retrieval_output(const std::vector<QueryRanking>& rankings, const jso
 RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
   if (cfg.k == 0) throw Error(ErrorKind::invalid_argument, "--k must be >= 1");
   const auto t0 = std::chrono::steady_clock::now();
-  const Embeddings q_emb = read_embeddings(cfg.query_embeddings);
-  const Embeddings g_emb = read_embeddings(cfg.gallery_embeddings);
+  Embeddings q_emb = read_embeddings(cfg.query_embeddings);
+  Embeddings g_emb = read_embeddings(cfg.gallery_embeddings);
+  const json q_info = embeddings_info(cfg.query_embeddings, q_emb);
+  const json g_info = embeddings_info(cfg.gallery_embeddings, g_emb);
   if (q_emb.matrix.cols != g_emb.matrix.cols)
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("{} has dimension {} but {} has {}", cfg.query_embeddings, q_emb.matrix.cols,
@@ -180,13 +187,18 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
   }
   annotate(out.rankings, ds);
 
-  const json q_info = embeddings_info(cfg.query_embeddings, q_emb);
-  const json g_info = embeddings_info(cfg.gallery_embeddings, g_emb);
   json fingerprint;
-  for (const auto* info : {&q_info, &g_info})
-    if (info->contains("meta") && (*info)["meta"].is_object())
-      for (const char* key : {"model_fingerprint", "model_sha256", "fingerprint"})
-        if ((*info)["meta"].contains(key) && fingerprint.is_null()) fingerprint = (*info)["meta"][key];
+  bool random_weights = false;
+  for (const auto* info : {&q_info, &g_info}) {
+    if (!info->contains("meta") || !(*info)["meta"].is_object()) continue;
+    const json& m = (*info)["meta"];
+    for (const char* key : {"model_fingerprint", "model_sha256", "fingerprint"})
+      if (m.contains(key) && fingerprint.is_null()) fingerprint = m[key];
+    if (fingerprint.is_null() && m.contains("model") && m["model"].is_object() &&
+        m["model"].contains("fingerprint"))
+      fingerprint = m["model"]["fingerprint"];
+    random_weights = random_weights || m.value("random_weights", false);
+  }
   out.meta = {{"kind", "retrieval"},
               {"dataset", to_json(ds.spec)},
               {"n_queries", ds.queries.size()},
@@ -205,9 +217,12 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
               {"query_embeddings", q_info},
               {"gallery_embeddings", g_info},
               {"model_fingerprint", fingerprint},
+              {"random_weights", random_weights},
               {"timing_s",
                {{"load_and_index", std::chrono::duration<double>(t1 - t0).count()},
                 {"search", std::chrono::duration<double>(t2 - t1).count()}}}};
+  if (random_weights)
+    out.meta["note"] = "embeddings from a random-weight encoder: rankings and their metrics mean nothing";
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "apps/independent_metrics.hpp"
 #include "georank/dataset.hpp"
 #include "georank/image.hpp"
 #include "georank/index.hpp"
@@ -89,58 +90,6 @@ const Fixture& fixture() {
   return f;
 }
 
-const char* kIndependentMetrics = R"PY(
-import json, math, sys
-import numpy as np
-root, q_npy, g_npy = sys.argv[1:4]
-def ids(p): return open(p).read().split('\n')[:-1]
-Q, G = np.load(q_npy).astype(np.float64), np.load(g_npy).astype(np.float64)
-qid, gid = ids(q_npy[:-4] + '.ids'), ids(g_npy[:-4] + '.ids')
-sat = open(root + '/splits/Chicago/satellite_list.txt').read().split()
-G = G[[gid.index(s) for s in sat]]
-lines = [l.split() for l in open(root + '/splits/Chicago/pano_label_balanced.txt') if l.strip()]
-N = len(sat)
-def gps_pano(n): p = n[:-5].split(','); return float(p[-2]), float(p[-1])
-def gps_tile(n): p = n[len('satellite_'):-4].split('_'); return float(p[0]), float(p[1])
-def hav(a, b):
-    la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    s = math.sin((la2-la1)/2)**2 + math.cos(la1)*math.cos(la2)*math.sin((lo2-lo1)/2)**2
-    return 2 * 6371004.0 * math.asin(math.sqrt(s))
-ks = [1, 3, 5, 10]; rec = {k: 0 for k in ks}; r1p = hit = s4g = mrr = 0; err = []
-for t in lines:
-    sim = G @ Q[qid.index(t[0])]
-    pos = sat.index(t[1]); semis = [sat.index(t[i]) for i in (4, 7, 10)]
-    higher = sim > sim[pos]; rank = int(higher.sum())
-    for k in ks: rec[k] += rank < k
-    r1p += rank < N // 100 + 1
-    top = int(np.argmax(sim)); hit += top == pos or top in semis
-    mask = np.ones(N, bool); mask[semis] = False; s4g += (higher & mask).sum() < 1
-    mrr += 1.0 / (rank + 1) if rank < 10 else 0.0
-    err.append(hav(gps_pano(t[0]), gps_tile(sat[top])))
-n = len(lines); err = np.array(err)
-print(json.dumps({"n_queries": n, "recall": {str(k): rec[k] / n for k in ks}, "r_at_1pct": r1p / n,
-  "hit_rate": hit / n, "hit_rate_sample4geo": s4g / n, "mrr": mrr / n,
-  "meter_error": {"median": float(np.median(err)), "mean": float(err.mean()),
-                  "accuracy_at": {str(t): float((err <= t).mean()) for t in (1, 5, 10, 25, 50)}}}))
-)PY";
-
-void expect_json_near(const json& a, const json& b, const std::string& path = "") {
-  if (a.is_number() && b.is_number()) {
-    EXPECT_NEAR(a.get<double>(), b.get<double>(), 1e-6) << path;
-    return;
-  }
-  ASSERT_EQ(a.type(), b.type()) << path << ": " << a.dump() << " vs " << b.dump();
-  if (a.is_object()) {
-    ASSERT_EQ(a.size(), b.size()) << path << ": " << a.dump() << " vs " << b.dump();
-    for (const auto& [k, v] : a.items()) {
-      ASSERT_TRUE(b.contains(k)) << path << "/" << k;
-      expect_json_near(v, b[k], path + "/" + k);
-    }
-  } else {
-    EXPECT_EQ(a, b) << path;
-  }
-}
-
 TEST(RetrieveEval, MetricsOfRetrievedCandidatesMatchAnIndependentNumpyComputation) {
   const auto& f = fixture();
   const std::string cli = GEORANK_CLI_PATH;
@@ -152,12 +101,7 @@ TEST(RetrieveEval, MetricsOfRetrievedCandidatesMatchAnIndependentNumpyComputatio
   auto [erc, eout] = run(cli + " eval" + data + " --rankings " + cand + " --json");
   ASSERT_EQ(erc, 0) << eout;
   const json mine = json::parse(eout);
-  std::ofstream(f.dir + "/independent.py") << kIndependentMetrics;
-  auto [prc, pout] = run(std::string(GEORANK_PYTHON) + " " + f.dir + "/independent.py " + f.root + " " +
-                         f.q_npy + " " + f.g_npy);
-  ASSERT_EQ(prc, 0) << pout;
-  const json ref = json::parse(pout);
-  expect_json_near(mine, ref);
+  test::expect_json_near(mine, test::independent_vigor_metrics(f.dir, f.root, "Chicago", f.q_npy, f.g_npy));
   EXPECT_EQ(mine["n_queries"], 12);
   EXPECT_GT(mine["recall"]["10"].get<double>(), 0.0);
 
