@@ -3,11 +3,13 @@
 // `--shape bench` fixture (its answers mean nothing; only speed and agreement are measured).
 //
 // Rows: (a) every comparison from scratch, (b) encode-once image cache, (c) encode-once +
-// prefix tree + batched continuations. A remote row (d: llama-server, one HTTP request per
-// comparison) is one more `measure` call with a remote backend.
+// prefix tree + batched continuations, (d) Debian's llama-server from the runtime prefix
+// given one HTTP request per comparison through the remote backend (its prompt cache on),
+// once with 1 slot and once with 4 parallel slots (4 requests in flight); c_over_d uses the
+// faster of the two.
 //
 // Usage: bench_pairwise_throughput [--queries N] [--k K] [--shape bench|tiny] [--threads T]
-//                                  [--modes abc] [--model-dir DIR] [--flash-attn -1|0|1] [--json]
+//                                  [--modes abcd] [--model-dir DIR] [--flash-attn -1|0|1] [--json]
 
 #include <algorithm>
 #include <chrono>
@@ -17,12 +19,15 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "georank/error.hpp"
 #include "georank/llama_backend.hpp"
+#include "georank/remote_backend.hpp"
 #include "georank/runtime.hpp"
 #include "georank/vlm_fixture.hpp"
+#include "support/llama_server.hpp"
 
 namespace {
 
@@ -33,7 +38,7 @@ struct Options {
   int k = 5;
   std::string shape = "bench";
   int threads = 0;
-  std::string modes = "abc";
+  std::string modes = "abcd";
   std::string model_dir;
   int flash_attn = -1;
   bool json = false;
@@ -200,6 +205,31 @@ int main(int argc, char** argv) {
     std::vector<Row> rows;
     double lower_bound = 0;
     for (char mode : o.modes) {
+      if (mode == 'd') {
+        for (int slots : {1, 4}) {
+          test::LlamaServerOptions so;
+          so.model = base.model;
+          so.mmproj = base.mmproj;
+          so.n_parallel = slots;
+          so.n_ctx = 4096 * slots;
+          so.threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+          so.extra_args = {"--batch-size", "2048", "--ubatch-size", "512"};
+          so.work_dir = dir + "/llama-server-" + std::to_string(slots);
+          so.start_timeout_s = 300;
+          test::LlamaServer server(so);
+          RemoteConfig rc;
+          rc.servers = {server.url()};
+          rc.max_in_flight = slots;
+          rc.top_logprobs = 1000;  // the fixture's whole vocabulary: no answer is floored
+          rc.timeout_s = 600;
+          auto backend = make_remote_backend(rc);
+          const std::string name =
+              "d_llama_server_" + std::to_string(slots) + (slots == 1 ? "_slot" : "_slots");
+          rows.push_back(measure(name, *backend, queries));
+          std::fprintf(stderr, "%s: %.1f s\n", name.c_str(), rows.back().seconds);
+        }
+        continue;
+      }
       LlamaConfig cfg = base;
       cfg.cache_images = mode != 'a';
       cfg.share_prefixes = mode == 'c';
@@ -249,7 +279,13 @@ int main(int argc, char** argv) {
     j["ratios"]["c_over_a"] =
         a && c ? nlohmann::json((c->comparisons / c->seconds) / (a->comparisons / a->seconds))
                : nlohmann::json();
-    j["ratios"]["c_over_d"] = nlohmann::json();  // filled once the remote row exists
+    const Row* d = nullptr;  // the faster llama-server configuration
+    for (const auto& r : rows)
+      if (r.name[0] == 'd' && (d == nullptr || r.seconds / r.comparisons < d->seconds / d->comparisons))
+        d = &r;
+    j["ratios"]["c_over_d"] =
+        c && d ? nlohmann::json((c->comparisons / c->seconds) / (d->comparisons / d->seconds))
+               : nlohmann::json();
     j["ratios"]["tokens_over_lower_bound"] =
         c ? nlohmann::json(static_cast<double>(c->decoded_tokens) / o.queries / lower_bound)
           : nlohmann::json();

@@ -7,6 +7,7 @@ namespace georank::cli {
 
 void add_doctor(CLI::App& app);
 void add_fixtures(CLI::App& app);
+void add_score(CLI::App& app);
 void add_demo(CLI::App& app);
 // `georank fixtures` sub-subcommands, one file each.
 void add_fixtures_vlm(CLI::App& fixtures);

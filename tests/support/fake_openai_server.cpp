@@ -215,13 +215,6 @@ void RawTcpServer::serve() {
   }
 }
 
-int unused_port() {
-  const int fd = listen_loopback();
-  const int port = bound_port(fd);
-  close(fd);
-  return port;
-}
-
 std::vector<std::uint8_t> base64_decode(const std::string& text) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';

@@ -101,9 +101,6 @@ class RawTcpServer {
   std::thread thread_;
 };
 
-/// A loopback port nothing listens on (bound, then released).
-int unused_port();
-
 /// Decodes standard base64 (no line breaks).
 std::vector<std::uint8_t> base64_decode(const std::string& text);
 

@@ -21,6 +21,9 @@ struct LlamaServerOptions {
   double start_timeout_s = 60;
 };
 
+/// A loopback port nothing listens on (bound, then released; another process may take it).
+int unused_port();
+
 /// The ggml CPU backend library this process loaded (the variant ggml picked for this CPU),
 /// falling back to the prefix's generic libggml-cpu-x64.so. The server is pointed at the same
 /// one so that both sides compute with the same kernels.

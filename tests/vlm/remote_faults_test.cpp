@@ -12,6 +12,7 @@
 #include "georank/error.hpp"
 #include "georank/remote_backend.hpp"
 #include "support/fake_openai_server.hpp"
+#include "support/llama_server.hpp"
 
 namespace georank {
 namespace {
