@@ -13,5 +13,6 @@ void add_fixtures_dataset(CLI::App& fixtures);
 void add_dataset(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_simulate(CLI::App& app);
+void add_rerank(CLI::App& app);
 
 }  // namespace georank::cli

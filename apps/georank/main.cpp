@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   georank::cli::add_fixtures(app);
   georank::cli::add_dataset(app);
   georank::cli::add_eval(app);
+  georank::cli::add_rerank(app);
   georank::cli::add_simulate(app);
   try {
     app.parse(argc, argv);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "core/atomic_file.hpp"
 #include "georank/error.hpp"
 #include "georank/rerank_run.hpp"
 
@@ -99,6 +100,17 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
   }
   for (const auto& [key, value] : extra.items()) j[key] = value;
   return j;
+}
+
+std::string meta_path_for(const std::string& out_path) {
+  const std::string suffix = ".jsonl";
+  if (out_path.size() > suffix.size() && out_path.ends_with(suffix))
+    return out_path.substr(0, out_path.size() - suffix.size()) + ".meta.json";
+  return out_path + ".meta.json";
+}
+
+void write_json_atomic(const nlohmann::json& j, const std::string& path) {
+  write_file_atomic(path, j.dump(2) + "\n");
 }
 
 }  // namespace georank
