@@ -7,11 +7,14 @@ namespace georank::cli {
 
 void add_doctor(CLI::App& app);
 void add_fixtures(CLI::App& app);
+void add_demo(CLI::App& app);
 // `georank fixtures` sub-subcommands, one file each.
 void add_fixtures_vlm(CLI::App& fixtures);
 void add_fixtures_dataset(CLI::App& fixtures);
 void add_dataset(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_retrieve(CLI::App& app);
+void add_embed(CLI::App& app);
 void add_simulate(CLI::App& app);
 void add_rerank(CLI::App& app);
 

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -41,7 +42,10 @@ void run_eval(const EvalOptions& o) {
   MetricsConfig cfg;
   cfg.ks = o.ks;
   cfg.meter_thresholds = o.meters;
-  const Metrics m = compute_metrics(rankings, ds, cfg);
+  Metrics m = compute_metrics(rankings, ds, cfg);
+  if (std::filesystem::exists(std::filesystem::path(ds.spec.root) / "SYNTHETIC.json"))
+    m.notes.push_back(
+        "synthetic dataset (georank fixtures dataset): these numbers say nothing about real-world accuracy");
   if (o.json) {
     std::cout << to_json(m).dump(2) << "\n";
     for (const auto& n : m.notes) log_warn("{}", n);

@@ -11,8 +11,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "georank 0.1.0");
   georank::cli::add_doctor(app);
   georank::cli::add_fixtures(app);
+  georank::cli::add_demo(app);
   georank::cli::add_dataset(app);
   georank::cli::add_eval(app);
+  georank::cli::add_retrieve(app);
+  georank::cli::add_embed(app);
   georank::cli::add_rerank(app);
   georank::cli::add_simulate(app);
   try {

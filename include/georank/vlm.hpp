@@ -59,10 +59,13 @@ struct VlmResponse {
   double covered_mass = 0;       ///< sum of exp(logprobs): mass the answer set covers
   std::string text;              ///< generated text (empty without generation)
   int n_prompt_tokens = 0;       ///< text + image tokens of the prompt
-  int n_image_tokens = 0;
+  int n_image_tokens = 0;        ///< -1: unknown (OpenAI-compatible servers do not report it)
   int n_generated_tokens = 0;
   int n_decoded_tokens = 0;   ///< tokens this request actually decoded (after sharing)
   std::string template_name;  ///< chat template used ("raw" for raw prompts)
+  /// Remote backend only (empty otherwise): true where the choice was not among the server's
+  /// top log-probabilities, so its logprob is the smallest one shown (an upper bound).
+  std::vector<bool> choice_not_in_top;
   VlmTimings timings;
 };
 

@@ -389,7 +389,12 @@ void LlamaSession::score(std::vector<Leaf>& leaves, const std::vector<PreparedRe
       }
       round.emplace_back(&job, s);
     }
-    if (round.empty()) continue;
+    if (round.empty()) {
+      if (next < jobs.size())
+        throw Error(ErrorKind::backend,
+                    "an answer is longer than n_batch tokens or no sequence is free; raise them");
+      break;
+    }
     decode_batch(batch.b, "multi-token answers");
     for (std::size_t k = 0; k < round.size(); ++k) {
       Job& job = *round[k].first;

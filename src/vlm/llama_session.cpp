@@ -168,9 +168,10 @@ PreparedRequest LlamaSession::prepare(const VlmRequest& request, int index) {
       }
     } else if (mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_IMAGE) {
       const int n = static_cast<int>(mtmd_input_chunk_get_n_tokens(chunk));
-      if (mtmd_decode_use_mrope(mtmd_.get()) || mtmd_input_chunk_get_n_pos(chunk) != n)
-        throw Error(ErrorKind::invalid_argument,
-                    "M-RoPE models are not supported by the prefix-sharing backend yet");
+      if (mtmd_decode_use_non_causal(mtmd_.get(), chunk) && n > config_.n_ubatch)
+        throw Error(ErrorKind::invalid_argument, where + ": an image of " + std::to_string(n) +
+                                                     " tokens needs n_ubatch >= " + std::to_string(n) +
+                                                     " (this model attends non-causally within images)");
       p.units.push_back({true, 0, chunk, mmproj_fingerprint_ + ":" + mtmd_input_chunk_get_id(chunk), n});
       p.n_image_tokens += n;
     } else {

@@ -1,0 +1,577 @@
+#include "georank/remote_backend.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "georank/error.hpp"
+#include "georank/log.hpp"
+#include "vlm/remote_http.hpp"
+#include "vlm/remote_logprobs.hpp"
+#include "vlm/remote_scoring.hpp"
+
+namespace georank {
+namespace {
+
+using nlohmann::json;
+using remote::HttpSession;
+using Clock = std::chrono::steady_clock;
+
+/// Bound of the tokenisation and template caches (entries); they are cleared when full.
+constexpr std::size_t kMaxCacheEntries = 4096;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string base64(const std::vector<std::uint8_t>& bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const std::uint32_t v =
+        (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i < bytes.size()) {
+    std::uint32_t v = std::uint32_t{bytes[i]} << 16;
+    if (i + 1 < bytes.size()) v |= std::uint32_t{bytes[i + 1]} << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::vector<std::string> split_on_marker(const std::string& text) {
+  std::vector<std::string> pieces;
+  const std::string marker = kMediaMarker;
+  std::size_t begin = 0;
+  for (std::size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, begin)) {
+    pieces.push_back(text.substr(begin, at - begin));
+    begin = at + marker.size();
+  }
+  pieces.push_back(text.substr(begin));
+  return pieces;  // n markers -> n + 1 pieces
+}
+
+std::string replace_markers(const std::string& text, const std::string& marker) {
+  const auto pieces = split_on_marker(text);
+  std::string out = pieces.front();
+  for (std::size_t i = 1; i < pieces.size(); ++i) out += marker + pieces[i];
+  return out;
+}
+
+int json_int(const json& j, const char* key, int fallback = 0) {
+  if (auto it = j.find(key); it != j.end() && it->is_number()) return it->get<int>();
+  return fallback;
+}
+
+double json_double(const json& j, const char* key, double fallback = 0) {
+  if (auto it = j.find(key); it != j.end() && it->is_number()) return it->get<double>();
+  return fallback;
+}
+
+/// Token counts and server timings of one answer, in either dialect.
+struct AnswerStats {
+  int n_prompt = 0;
+  int n_generated = 0;
+  int n_decoded = 0;  ///< prompt tokens the server actually evaluated (after its cache) + generated
+  double prompt_ms = 0;
+  double predicted_ms = 0;
+};
+
+AnswerStats answer_stats(const json& body) {
+  AnswerStats s;
+  if (auto usage = body.find("usage"); usage != body.end() && usage->is_object()) {
+    s.n_prompt = json_int(*usage, "prompt_tokens");
+    s.n_generated = json_int(*usage, "completion_tokens");
+  } else {
+    s.n_prompt = json_int(body, "tokens_evaluated");
+    s.n_generated = json_int(body, "tokens_predicted");
+  }
+  s.n_decoded = s.n_prompt + s.n_generated;
+  if (auto t = body.find("timings"); t != body.end() && t->is_object()) {
+    s.prompt_ms = json_double(*t, "prompt_ms");
+    s.predicted_ms = json_double(*t, "predicted_ms");
+    if (t->contains("prompt_n")) s.n_decoded = json_int(*t, "prompt_n") + json_int(*t, "predicted_n");
+  }
+  return s;
+}
+
+std::string generated_text(const json& body) {
+  if (auto choices = body.find("choices");
+      choices != body.end() && choices->is_array() && !choices->empty()) {
+    const json& c0 = choices->front();
+    if (auto msg = c0.find("message"); msg != c0.end() && msg->is_object()) {
+      if (auto content = msg->find("content"); content != msg->end() && content->is_string())
+        return content->get<std::string>();
+    }
+    if (auto text = c0.find("text"); text != c0.end() && text->is_string()) return text->get<std::string>();
+  }
+  if (auto content = body.find("content"); content != body.end() && content->is_string())
+    return content->get<std::string>();
+  return {};
+}
+
+std::string check_has_text(const json& body) {
+  if (!body.is_object()) return "the answer is not a JSON object";
+  const bool has = (body.contains("choices") && body["choices"].is_array() && !body["choices"].empty()) ||
+                   (body.contains("content") && body["content"].is_string());
+  return has ? std::string() : "the answer carries no generated text";
+}
+
+/// One server: its address, what was learned about it, and one session per request slot.
+struct EndpointState {
+  remote::Endpoint endpoint;
+  std::vector<std::unique_ptr<HttpSession>> sessions;  ///< one per in-flight slot
+  std::atomic<int> top_logprobs{20};
+  std::mutex props_mutex;
+  bool props_loaded = false;
+  bool llama_server = false;  ///< answers /props with llama-server's fields (/tokenize etc.)
+  std::string media_marker;   ///< llama-server's marker for /completion (random per process)
+};
+
+/// The prompt of one request as the server will see it, without the assistant suffix.
+struct WirePrompt {
+  bool raw = false;
+  json messages;         ///< chat form
+  std::string text;      ///< raw form, with the server's marker
+  json multimodal_data;  ///< raw form: base64 images
+};
+
+class RemoteBackend final : public VlmBackend {
+ public:
+  explicit RemoteBackend(RemoteConfig config) : config_(std::move(config)) {
+    if (config_.servers.empty())
+      throw Error(ErrorKind::invalid_argument, "remote backend: no server URL given");
+    if (config_.max_in_flight < 1)
+      throw Error(ErrorKind::invalid_argument, "remote backend: max_in_flight must be at least 1");
+    if (config_.timeout_s <= 0)
+      throw Error(ErrorKind::invalid_argument, "remote backend: timeout_s must be > 0");
+    if (config_.top_logprobs < 1)
+      throw Error(ErrorKind::invalid_argument, "remote backend: top_logprobs must be at least 1");
+    if (config_.dialect != "auto" && config_.dialect != "llama-server" && config_.dialect != "openai")
+      throw Error(
+          ErrorKind::invalid_argument,
+          "remote backend: dialect must be auto, llama-server or openai, not '" + config_.dialect + "'");
+    policy_ = {config_.timeout_s, std::max(0, config_.max_retries), config_.backoff_base_s,
+               config_.backoff_max_s};
+    for (const auto& url : config_.servers) {
+      auto e = std::make_unique<EndpointState>();
+      e->endpoint = remote::parse_endpoint(url);
+      e->top_logprobs = config_.top_logprobs;
+      endpoints_.push_back(std::move(e));
+    }
+    model_ = config_.model;
+  }
+
+  std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override {
+    std::vector<VlmResponse> out(requests.size());
+    if (requests.empty()) return out;
+    for (const auto& r : requests) validate(r);
+    cancelled_ = false;
+    ensure_model();
+
+    // Slots interleaved across endpoints, so that a small batch still uses every server.
+    std::vector<std::pair<EndpointState*, std::size_t>> slots;
+    for (int k = 0; k < config_.max_in_flight; ++k)
+      for (auto& e : endpoints_) slots.emplace_back(e.get(), static_cast<std::size_t>(k));
+    slots.resize(std::min(slots.size(), requests.size()));
+
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr first_error;
+    std::mutex error_mutex;
+    auto work = [&](EndpointState& e, std::size_t slot) {
+      try {
+        HttpSession& session = this->session(e, slot);
+        for (std::size_t i = next++; i < requests.size() && !cancelled_; i = next++)
+          out[i] = run_one(e, session, requests[i]);
+      } catch (...) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = std::current_exception();
+        cancelled_ = true;
+      }
+    };
+    if (slots.size() == 1) {
+      work(*slots[0].first, slots[0].second);
+    } else {
+      std::vector<std::thread> threads;
+      threads.reserve(slots.size());
+      for (auto& [e, k] : slots) threads.emplace_back(work, std::ref(*e), k);
+      for (auto& t : threads) t.join();
+    }
+    {
+      std::lock_guard lock(images_mutex_);
+      images_.clear();
+    }
+    if (first_error) std::rethrow_exception(first_error);
+    return out;
+  }
+
+  [[nodiscard]] std::string fingerprint() const override {
+    ensure_model();
+    return "remote:" + model_;
+  }
+
+  [[nodiscard]] std::string name() const override { return "remote"; }
+
+ private:
+  static void validate(const VlmRequest& r) {
+    std::size_t n_markers = 0;
+    if (r.raw_prompt) {
+      n_markers = split_on_marker(*r.raw_prompt).size() - 1;
+    } else {
+      if (r.messages.empty())
+        throw Error(ErrorKind::invalid_argument, "request has neither messages nor a raw prompt");
+      for (const auto& m : r.messages) n_markers += split_on_marker(m.content).size() - 1;
+    }
+    if (n_markers != r.images.size())
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("request has {} image marker(s) ({}) but {} image(s)", n_markers, kMediaMarker,
+                              r.images.size()));
+    for (const auto& img : r.images)
+      if (!img || img->width <= 0 || img->height <= 0)
+        throw Error(ErrorKind::invalid_argument, "request holds an empty image");
+    for (const auto& c : r.choices)
+      if (c.find_first_not_of(' ') == std::string::npos)
+        throw Error(ErrorKind::invalid_argument, "request has an empty choice");
+    if (r.choices.empty() && r.generation.max_tokens <= 0)
+      throw Error(ErrorKind::invalid_argument, "request has neither choices nor a generation budget");
+  }
+
+  HttpSession& session(EndpointState& e, std::size_t slot) {
+    std::lock_guard lock(sessions_mutex_);
+    if (e.sessions.size() <= slot) e.sessions.resize(slot + 1);
+    if (!e.sessions[slot])
+      e.sessions[slot] = std::make_unique<HttpSession>(e.endpoint, policy_, config_.api_key, &cancelled_);
+    return *e.sessions[slot];
+  }
+
+  void ensure_model() const {
+    std::lock_guard lock(model_mutex_);
+    if (!model_.empty()) return;
+    HttpSession s(endpoints_.front()->endpoint, policy_, config_.api_key);
+    const auto reply = s.get_json("/v1/models", [](const json& b) {
+      const bool ok = b.is_object() && b.contains("data") && b["data"].is_array() && !b["data"].empty() &&
+                      b["data"][0].contains("id") && b["data"][0]["id"].is_string();
+      return ok ? std::string() : std::string("the model list is empty or malformed");
+    });
+    if (reply.status != 200)
+      throw Error(ErrorKind::backend,
+                  fmt::format("{}: GET /v1/models answered HTTP {}: {}; give the model name",
+                              s.endpoint().url, reply.status, reply.text.substr(0, 200)));
+    model_ = reply.body["data"][0]["id"].get<std::string>();
+  }
+
+  /// Reads `/props` once per endpoint: llama-server names its build and its per-process
+  /// media marker there; other servers answer 404.
+  void load_props(EndpointState& e, HttpSession& s) {
+    std::lock_guard lock(e.props_mutex);
+    if (e.props_loaded) return;
+    const auto reply = s.get_json("/props");
+    if (reply.status == 200 && reply.body.is_object()) {
+      if (auto m = reply.body.find("media_marker"); m != reply.body.end() && m->is_string())
+        e.media_marker = m->get<std::string>();
+      e.llama_server = reply.body.contains("build_info") || !e.media_marker.empty();
+    }
+    e.props_loaded = true;
+  }
+
+  bool uses_token_ids(EndpointState& e, HttpSession& s) {
+    if (config_.dialect != "auto") return config_.dialect == "llama-server";
+    load_props(e, s);
+    return e.llama_server;
+  }
+
+  const std::string& media_marker(EndpointState& e, HttpSession& s) {
+    load_props(e, s);
+    if (e.media_marker.empty())
+      throw Error(
+          ErrorKind::invalid_argument,
+          e.endpoint.url + ": raw prompts with images need llama-server (its /props names the media marker)");
+    return e.media_marker;
+  }
+
+  /// llama-server's /tokenize, cached (all endpoints serve the same model).
+  std::vector<remote::PieceToken> tokenize(EndpointState& e, HttpSession& s, const std::string& text,
+                                           bool add_special) {
+    const std::string key = (add_special ? "1" : "0") + text;
+    {
+      std::lock_guard lock(cache_mutex_);
+      if (auto it = tokens_.find(key); it != tokens_.end()) return it->second;
+    }
+    const json body = {
+        {"content", text}, {"add_special", add_special}, {"parse_special", true}, {"with_pieces", true}};
+    auto reply = s.post_json("/tokenize", body, [](const json& b) {
+      return b.is_object() && b.contains("tokens") && b["tokens"].is_array()
+                 ? std::string()
+                 : std::string("no tokens in the answer");
+    });
+    if (reply.status >= 300) throw rejected(e, "/tokenize", reply);
+    std::vector<remote::PieceToken> out;
+    for (const auto& t : reply.body["tokens"]) {
+      remote::PieceToken pt;
+      if (t.is_object() && t.contains("id") && t["id"].is_number_integer()) {
+        pt.id = t["id"].get<int>();
+        if (t.contains("piece") && t["piece"].is_string()) pt.piece = t["piece"].get<std::string>();
+      } else if (t.is_number_integer()) {
+        pt.id = t.get<int>();
+      } else {
+        throw Error(ErrorKind::backend,
+                    e.endpoint.url + "/tokenize answered an unexpected token: " + t.dump());
+      }
+      out.push_back(std::move(pt));
+    }
+    std::lock_guard lock(cache_mutex_);
+    if (tokens_.size() >= kMaxCacheEntries) tokens_.clear();
+    tokens_.emplace(key, out);
+    return out;
+  }
+
+  /// The prompt's text after its last image, as the server will see it (chat prompts rendered
+  /// with the server's own template through llama-server's /apply-template, cached).
+  std::string text_after_last_image(EndpointState& e, HttpSession& s, const VlmRequest& r) {
+    std::string text;
+    if (r.raw_prompt) {
+      text = *r.raw_prompt;
+    } else {
+      json messages = json::array();
+      for (const auto& m : r.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+      const std::string key = messages.dump();
+      std::unique_lock lock(cache_mutex_);
+      if (auto it = rendered_.find(key); it != rendered_.end()) {
+        text = it->second;
+      } else {
+        lock.unlock();
+        auto reply = s.post_json("/apply-template", {{"messages", messages}}, [](const json& b) {
+          return b.is_object() && b.contains("prompt") && b["prompt"].is_string()
+                     ? std::string()
+                     : std::string("no rendered prompt in the answer");
+        });
+        if (reply.status >= 300) throw rejected(e, "/apply-template", reply);
+        text = reply.body["prompt"].get<std::string>();
+        lock.lock();
+        if (rendered_.size() >= kMaxCacheEntries) rendered_.clear();
+        rendered_.emplace(key, text);
+      }
+    }
+    const auto last = text.rfind(kMediaMarker);
+    return last == std::string::npos ? text : text.substr(last + std::string(kMediaMarker).size());
+  }
+
+  /// Base64 PNG of an image, encoded once per run however many requests show it.
+  std::shared_ptr<const std::string> image_data(const std::shared_ptr<const Image>& img) {
+    const std::string key =
+        img->id.empty() ? fmt::format("{}", static_cast<const void*>(img.get())) : img->id;
+    {
+      std::lock_guard lock(images_mutex_);
+      if (auto it = images_.find(key); it != images_.end()) return it->second;
+    }
+    auto data = std::make_shared<const std::string>(base64(encode_png(*img)));
+    std::lock_guard lock(images_mutex_);
+    return images_.emplace(key, std::move(data)).first->second;
+  }
+
+  WirePrompt wire_prompt(EndpointState& e, HttpSession& s, const VlmRequest& r) {
+    WirePrompt p;
+    std::size_t next_image = 0;
+    if (r.raw_prompt) {
+      p.raw = true;
+      p.multimodal_data = json::array();
+      if (r.images.empty()) {
+        p.text = *r.raw_prompt;
+      } else {
+        p.text = replace_markers(*r.raw_prompt, media_marker(e, s));
+        for (const auto& img : r.images) p.multimodal_data.push_back(*image_data(img));
+      }
+      return p;
+    }
+    p.messages = json::array();
+    for (const auto& m : r.messages) {
+      const auto pieces = split_on_marker(m.content);
+      if (pieces.size() == 1) {
+        p.messages.push_back({{"role", m.role}, {"content", m.content}});
+        continue;
+      }
+      json parts = json::array();
+      for (std::size_t i = 0; i < pieces.size(); ++i) {
+        if (i > 0) {
+          const auto data = image_data(r.images[next_image++]);
+          parts.push_back(
+              {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + *data}}}});
+        }
+        if (!pieces[i].empty()) parts.push_back({{"type", "text"}, {"text", pieces[i]}});
+      }
+      p.messages.push_back({{"role", m.role}, {"content", std::move(parts)}});
+    }
+    return p;
+  }
+
+  /// The request body for the prompt followed by `suffix` (the assistant's text so far).
+  json body_for(const WirePrompt& p, const std::string& suffix) const {
+    json body;
+    if (p.raw) {
+      const std::string text = p.text + suffix;
+      if (p.multimodal_data.empty()) {
+        body["prompt"] = text;
+      } else {
+        body["prompt"] = {{"prompt_string", text}, {"multimodal_data", p.multimodal_data}};
+      }
+      body["cache_prompt"] = true;
+    } else {
+      body["model"] = model_;
+      body["messages"] = p.messages;
+      if (!suffix.empty()) body["messages"].push_back({{"role", "assistant"}, {"content", suffix}});
+    }
+    body["stream"] = false;
+    return body;
+  }
+
+  json generate_call(EndpointState& e, HttpSession& s, const WirePrompt& p, const std::string& suffix,
+                     const GenerationParams& g) {
+    json body = body_for(p, suffix);
+    body[p.raw ? "n_predict" : "max_tokens"] = g.max_tokens;
+    body["temperature"] = g.temperature;
+    body["seed"] = g.seed;
+    if (!g.stop.empty()) body["stop"] = g.stop;
+    const std::string path = p.raw ? "/completion" : "/v1/chat/completions";
+    auto reply = s.post_json(path, body, check_has_text);
+    if (reply.status >= 300) throw rejected(e, path, reply);
+    return std::move(reply.body);
+  }
+
+  json score_call(EndpointState& e, HttpSession& s, const WirePrompt& p, const std::string& suffix) {
+    const std::string path = p.raw ? "/completion" : "/v1/chat/completions";
+    for (;;) {
+      const int n_top = e.top_logprobs.load();
+      json body = body_for(p, suffix);
+      body["temperature"] = 0;
+      if (p.raw) {
+        body["n_predict"] = 1;
+        body["n_probs"] = n_top;
+      } else {
+        body["max_tokens"] = 1;
+        body["logprobs"] = true;
+        body["top_logprobs"] = n_top;
+      }
+      auto reply = s.post_json(path, body, remote::check_has_logprobs);
+      if (reply.status < 300) return std::move(reply.body);
+      // Servers cap top_logprobs (OpenAI and vLLM at 20 by default): ask again with less.
+      std::string lower = reply.text;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      if (reply.status == 400 && lower.find("logprob") != std::string::npos && n_top > 5) {
+        const int fewer = n_top > 20 ? 20 : 5;
+        log_warn("{} rejected top_logprobs={}; using {}", e.endpoint.url, n_top, fewer);
+        int expected = n_top;
+        e.top_logprobs.compare_exchange_strong(expected, fewer);
+        continue;
+      }
+      throw rejected(e, path, reply);
+    }
+  }
+
+  static Error rejected(const EndpointState& e, const std::string& path, const remote::HttpReply& reply) {
+    std::string hint;
+    if (reply.status == 401 || reply.status == 403) hint = " (check the API key)";
+    if (reply.status == 404 && path == "/completion") hint = " (raw prompts need llama-server's /completion)";
+    return Error(ErrorKind::backend,
+                 fmt::format("{}{} rejected the request: HTTP {}{}: {}", e.endpoint.scheme_host_port,
+                             e.endpoint.path_prefix + path, reply.status, hint, reply.text.substr(0, 300)));
+  }
+
+  VlmResponse run_one(EndpointState& e, HttpSession& s, const VlmRequest& r) {
+    VlmResponse resp;
+    resp.template_name = r.raw_prompt ? "raw" : "server";
+    resp.n_image_tokens = -1;  // servers do not report it
+    const WirePrompt prompt = wire_prompt(e, s, r);
+    std::string suffix = r.assistant_prefill;
+
+    if (r.generation.max_tokens > 0) {
+      const auto start = Clock::now();
+      const json body = generate_call(e, s, prompt, suffix, r.generation);
+      resp.text = generated_text(body);
+      // llama-server echoes a prefilled assistant message in the answer; vLLM does not.
+      if (!r.raw_prompt && !suffix.empty() && resp.text.rfind(suffix, 0) == 0)
+        resp.text.erase(0, suffix.size());
+      const AnswerStats st = answer_stats(body);
+      resp.n_prompt_tokens = st.n_prompt;
+      resp.n_generated_tokens = st.n_generated;
+      resp.n_decoded_tokens += st.n_decoded;
+      resp.timings.prompt_ms += st.prompt_ms;
+      resp.timings.generate_ms = st.predicted_ms > 0 ? st.predicted_ms : ms_since(start);
+      suffix += resp.text + r.answer_cue;
+    }
+    if (r.choices.empty()) return resp;
+
+    const auto start = Clock::now();
+    bool root = true;
+    const remote::NextAlternatives next = [&](const std::string& continuation) {
+      const json body = score_call(e, s, prompt, suffix + continuation);
+      const AnswerStats st = answer_stats(body);
+      if (root && r.generation.max_tokens <= 0) resp.n_prompt_tokens = st.n_prompt;
+      root = false;
+      resp.n_decoded_tokens += st.n_decoded;
+      resp.timings.prompt_ms += st.prompt_ms;
+      return *remote::first_position_alternatives(body);
+    };
+    remote::ScoredChoices scored;
+    if (uses_token_ids(e, s)) {
+      // Token ids: the same answer tokens the in-process backend scores.
+      const auto tokenizer = [&](const std::string& text, bool add_special) {
+        return tokenize(e, s, text, add_special);
+      };
+      scored = remote::score_by_ids(r.choices, text_after_last_image(e, s, r) + suffix, r.images.empty(),
+                                    tokenizer, next);
+    } else {
+      scored = remote::score_by_text(r.choices, next);
+    }
+    const std::size_t n = r.choices.size();
+    resp.logprobs = std::move(scored.logprobs);
+    resp.choice_not_in_top = std::move(scored.not_in_top);
+    const double top = *std::max_element(resp.logprobs.begin(), resp.logprobs.end());
+    double sum = 0;
+    resp.probs.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      resp.probs[i] = std::exp(resp.logprobs[i] - top);
+      sum += resp.probs[i];
+      resp.covered_mass += std::exp(resp.logprobs[i]);
+    }
+    for (auto& p : resp.probs) p /= sum;
+    resp.timings.score_ms = ms_since(start);
+    return resp;
+  }
+
+  RemoteConfig config_;
+  remote::RetryPolicy policy_;
+  std::vector<std::unique_ptr<EndpointState>> endpoints_;
+  std::mutex sessions_mutex_;
+  mutable std::mutex model_mutex_;
+  mutable std::string model_;
+  std::atomic<bool> cancelled_{false};
+  std::mutex images_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> images_;
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, std::vector<remote::PieceToken>> tokens_;
+  std::unordered_map<std::string, std::string> rendered_;
+};
+
+}  // namespace
+
+std::unique_ptr<VlmBackend> make_remote_backend(const RemoteConfig& config) {
+  return std::make_unique<RemoteBackend>(config);
+}
+
+}  // namespace georank

@@ -1,0 +1,156 @@
+#include "vlm/remote_logprobs.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <string_view>
+
+namespace georank::remote {
+namespace {
+
+using nlohmann::json;
+
+double clamp_logprob(const json& value) {
+  if (!value.is_number()) return kMinLogprob;  // null stands for -inf in nlohmann's dump
+  const double v = value.get<double>();
+  if (std::isnan(v)) return kMinLogprob;
+  return std::max(v, kMinLogprob);
+}
+
+std::optional<TokenLogprob> parse_entry(const json& entry) {
+  if (!entry.is_object()) return std::nullopt;
+  TokenLogprob t;
+  if (auto it = entry.find("token"); it != entry.end() && it->is_string()) {
+    t.text = it->get<std::string>();
+  } else if (auto tok = entry.find("tok_str"); tok != entry.end() && tok->is_string()) {
+    t.text = tok->get<std::string>();
+  } else {
+    return std::nullopt;
+  }
+  if (auto it = entry.find("logprob"); it != entry.end()) {
+    t.logprob = clamp_logprob(*it);
+  } else if (auto p = entry.find("prob"); p != entry.end() && p->is_number()) {
+    const double prob = p->get<double>();
+    t.logprob = prob > 0 ? std::max(std::log(prob), kMinLogprob) : kMinLogprob;
+  } else {
+    return std::nullopt;
+  }
+  if (auto it = entry.find("id"); it != entry.end() && it->is_number_integer()) t.id = it->get<int>();
+  return t;
+}
+
+/// The object describing the first generated position, in either dialect.
+const json* first_position(const json& body) {
+  if (!body.is_object()) return nullptr;
+  if (auto choices = body.find("choices");
+      choices != body.end() && choices->is_array() && !choices->empty()) {
+    const json& c0 = choices->front();
+    auto lp = c0.find("logprobs");
+    if (lp == c0.end() || !lp->is_object()) return nullptr;
+    auto content = lp->find("content");
+    if (content == lp->end() || !content->is_array() || content->empty()) return nullptr;
+    return &content->front();
+  }
+  if (auto probs = body.find("completion_probabilities");
+      probs != body.end() && probs->is_array() && !probs->empty())
+    return &probs->front();
+  return nullptr;
+}
+
+std::string_view strip_leading_space(std::string_view s) {
+  static constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // U+2581, SPM's word boundary
+  for (;;) {
+    if (!s.empty() && s.front() == ' ') {
+      s.remove_prefix(1);
+    } else if (s.substr(0, kSpmSpace.size()) == kSpmSpace) {
+      s.remove_prefix(kSpmSpace.size());
+    } else {
+      return s;
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::vector<TokenLogprob>> first_position_alternatives(const json& body) {
+  const json* pos = first_position(body);
+  if (pos == nullptr || !pos->is_object()) return std::nullopt;
+  const json* list = nullptr;
+  for (const char* key : {"top_logprobs", "probs"}) {
+    if (auto it = pos->find(key); it != pos->end() && it->is_array()) {
+      list = &*it;
+      break;
+    }
+  }
+  if (list == nullptr) return std::nullopt;
+  std::vector<TokenLogprob> out;
+  for (const auto& entry : *list) {
+    if (auto t = parse_entry(entry)) out.push_back(std::move(*t));
+  }
+  // The sampled token is always among the top alternatives, but a top list of size 0 still
+  // leaves it as the one shown value.
+  if (auto sampled = parse_entry(*pos)) {
+    const bool listed = std::any_of(out.begin(), out.end(), [&](const TokenLogprob& t) {
+      return (t.id && sampled->id) ? *t.id == *sampled->id : t.text == sampled->text;
+    });
+    if (!listed) out.push_back(std::move(*sampled));
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+std::string check_has_logprobs(const json& body) {
+  if (!body.is_object()) return "the answer is not a JSON object";
+  if (auto err = body.find("error"); err != body.end()) return "the answer is an error: " + err->dump();
+  if (first_position_alternatives(body)) return {};
+  return "the answer carries no log-probabilities (does the server support logprobs/top_logprobs?)";
+}
+
+ChoiceMatch match_choice(const std::vector<TokenLogprob>& alternatives, const std::string& remaining,
+                         bool at_answer_start) {
+  const std::string_view want =
+      at_answer_start ? strip_leading_space(remaining) : std::string_view(remaining);
+  ChoiceMatch out;
+  double complete_sum = 0;
+  bool any_complete = false;
+  std::set<std::string> seen;  // ids (as "#n") or texts already summed
+  const TokenLogprob* best_partial = nullptr;
+  std::size_t best_partial_len = 0;
+  double smallest = std::numeric_limits<double>::infinity();
+  for (const auto& alt : alternatives) {
+    smallest = std::min(smallest, alt.logprob);
+    const std::string_view text =
+        at_answer_start ? strip_leading_space(alt.text) : std::string_view(alt.text);
+    if (text.empty() || want.empty()) continue;
+    if (text == want) {
+      const std::string key = alt.id ? fmt::format("#{}", *alt.id) : alt.text;
+      if (!seen.insert(key).second) continue;
+      complete_sum += std::exp(alt.logprob);
+      any_complete = true;
+    } else if (text.size() < want.size() && want.substr(0, text.size()) == text) {
+      if (best_partial == nullptr || alt.logprob > best_partial->logprob) {
+        best_partial = &alt;
+        best_partial_len = text.size();
+      }
+    }
+  }
+  if (any_complete) {
+    out.kind = ChoiceMatch::Kind::complete;
+    out.logprob = std::max(std::log(complete_sum), kMinLogprob);
+  } else if (best_partial != nullptr) {
+    out.kind = ChoiceMatch::Kind::partial;
+    out.logprob = best_partial->logprob;
+    out.token_text = best_partial->text;
+    // Characters of `remaining` covered, counting the leading spaces skipped at the start.
+    out.n_consumed = static_cast<std::size_t>(want.data() - remaining.data()) + best_partial_len;
+  } else {
+    out.kind = ChoiceMatch::Kind::absent;
+    out.logprob = alternatives.empty() ? kMinLogprob : smallest;
+  }
+  return out;
+}
+
+}  // namespace georank::remote

@@ -1,0 +1,171 @@
+// The in-process backend and Debian's llama-server (through the remote backend) judge the
+// same raw prompts and images on the tiny fixture: two independent implementations of image
+// encoding, prompt evaluation and answer scoring must agree.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "georank/llama_backend.hpp"
+#include "georank/remote_backend.hpp"
+#include "support/llama_server.hpp"
+#include "support/subprocess.hpp"
+#include "vlm/tiny_vlm.hpp"
+
+namespace georank {
+namespace {
+
+using testing::noise_image;
+using testing::tiny_vlm;
+
+class BackendCrossCheck : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    test::LlamaServerOptions options;
+    options.model = tiny_vlm().text_model;
+    options.mmproj = tiny_vlm().mmproj;
+    options.n_ctx = 4096;
+    options.work_dir = test::fresh_work_dir("backend-cross-check");
+    server_ = new test::LlamaServer(options);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  static std::unique_ptr<VlmBackend> in_process() {
+    LlamaConfig cfg;
+    cfg.model = tiny_vlm().text_model;
+    cfg.mmproj = tiny_vlm().mmproj;
+    cfg.n_ctx = 4096;
+    cfg.n_seq_max = 16;
+    cfg.threads = 1;
+    return make_llama_backend(cfg);
+  }
+
+  static std::unique_ptr<VlmBackend> remote() {
+    RemoteConfig cfg;
+    cfg.servers = {server_->url()};
+    cfg.top_logprobs = 1000;  // more than the fixture's vocabulary: no choice is floored
+    cfg.max_in_flight = 1;
+    cfg.max_retries = 0;
+    return make_remote_backend(cfg);
+  }
+
+  static test::LlamaServer* server_;
+};
+
+test::LlamaServer* BackendCrossCheck::server_ = nullptr;
+
+/// `n` image markers separated by short captions.
+std::string markers(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += std::string(i == 0 ? "" : " then ") + "image " + kMediaMarker;
+  return s;
+}
+
+std::vector<VlmRequest> requests_with_images(int n_images) {
+  struct Case {
+    std::string before, after;
+    std::vector<std::string> choices;
+  };
+  const std::vector<Case> cases = {
+      {"USER: Look at ", " Which tile matches, A or B?\nASSISTANT:", {"A", "B"}},
+      {"USER: Is this the same place: ", "? Answer Yes or No.\nASSISTANT:", {"Yes", "No"}},
+      {"USER: Rate ", " from 1 to 5.\nASSISTANT: Score:", {"1", "2", "3", "4", "5"}},
+      {"Which of the candidates matches? ", "\nAnswer: the answer is", {"A", "B", "C", "D"}},
+  };
+  std::vector<VlmRequest> out;
+  std::uint32_t seed = 100 * static_cast<std::uint32_t>(n_images);
+  for (const auto& c : cases) {
+    VlmRequest r;
+    for (int i = 0; i < n_images; ++i) r.images.push_back(noise_image(40 + 8 * i, 32, seed++));
+    r.raw_prompt = c.before + markers(n_images) + c.after;
+    r.choices = c.choices;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void expect_same_judgments(const std::vector<VlmResponse>& local, const std::vector<VlmResponse>& served,
+                           const std::vector<VlmRequest>& requests) {
+  ASSERT_EQ(local.size(), served.size());
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    SCOPED_TRACE(*requests[i].raw_prompt);
+    EXPECT_EQ(local[i].n_prompt_tokens, served[i].n_prompt_tokens);
+    ASSERT_EQ(local[i].probs.size(), served[i].probs.size());
+    for (std::size_t k = 0; k < local[i].probs.size(); ++k) {
+      EXPECT_NEAR(local[i].probs[k], served[i].probs[k], 1e-3) << "choice " << requests[i].choices[k];
+      EXPECT_NEAR(local[i].logprobs[k], served[i].logprobs[k], 1e-3) << "choice " << requests[i].choices[k];
+      EXPECT_FALSE(served[i].choice_not_in_top[k]);
+    }
+  }
+}
+
+TEST_F(BackendCrossCheck, TextOnlyRawPromptsAgreeWithinOneThousandth) {
+  const auto requests = requests_with_images(0);
+  expect_same_judgments(in_process()->run(requests), remote()->run(requests), requests);
+}
+
+TEST_F(BackendCrossCheck, RawPromptsWithOneImageAgreeWithinOneThousandth) {
+  const auto requests = requests_with_images(1);
+  expect_same_judgments(in_process()->run(requests), remote()->run(requests), requests);
+}
+
+TEST_F(BackendCrossCheck, RawPromptsWithTwoImagesAgreeWithinOneThousandth) {
+  const auto requests = requests_with_images(2);
+  expect_same_judgments(in_process()->run(requests), remote()->run(requests), requests);
+}
+
+TEST_F(BackendCrossCheck, RawPromptsWithThreeImagesAgreeWithinOneThousandth) {
+  const auto requests = requests_with_images(3);
+  expect_same_judgments(in_process()->run(requests), remote()->run(requests), requests);
+}
+
+TEST_F(BackendCrossCheck, ChatPromptsPrefillsAndGenerationAgree) {
+  // The server renders the fixture's template with its Jinja engine, the in-process backend
+  // with llama.cpp's built-in vicuna: both must produce the same tokens.
+  std::vector<VlmRequest> requests;
+  for (int n = 0; n <= 2; ++n) {
+    VlmRequest r;
+    for (int i = 0; i < n; ++i) r.images.push_back(noise_image(40, 32, 7u + static_cast<std::uint32_t>(i)));
+    r.messages = {{"system", "You compare places."},
+                  {"user", "Look at " + markers(n) + " Which tile, A or B?"}};
+    r.choices = {"A", "B"};
+    requests.push_back(r);
+    r.assistant_prefill = "The answer is";
+    requests.push_back(r);
+    r.assistant_prefill.clear();
+    r.generation.max_tokens = 4;
+    r.answer_cue = "\nAnswer:";
+    requests.push_back(r);
+  }
+  const auto local = in_process()->run(requests);
+  const auto served = remote()->run(requests);
+  ASSERT_EQ(local.size(), served.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE("request " + std::to_string(i));
+    EXPECT_EQ(local[i].n_prompt_tokens, served[i].n_prompt_tokens);
+    EXPECT_EQ(local[i].text, served[i].text);
+    EXPECT_NEAR(local[i].probs[0], served[i].probs[0], 1e-3);
+    EXPECT_NEAR(local[i].logprobs[1], served[i].logprobs[1], 1e-3);
+  }
+}
+
+TEST_F(BackendCrossCheck, TheComparisonCanFail) {
+  // Guards the check itself: other images give other answers on both sides.
+  auto requests = requests_with_images(2);
+  auto swapped = requests;
+  for (auto& r : swapped) std::swap(r.images[0], r.images[1]);
+  const auto a = remote()->run(requests);
+  const auto b = remote()->run(swapped);
+  double max_diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (std::size_t k = 0; k < a[i].probs.size(); ++k)
+      max_diff = std::max(max_diff, std::abs(a[i].probs[k] - b[i].probs[k]));
+  EXPECT_GT(max_diff, 1e-3);
+}
+
+}  // namespace
+}  // namespace georank
