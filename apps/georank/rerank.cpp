@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include "georank/llama_backend.hpp"
 #include "georank/log.hpp"
 #include "georank/ranking.hpp"
+#include "georank/remote_backend.hpp"
 #include "georank/rerank_run.hpp"
 #include "georank/runtime.hpp"
 #include "georank/simulation.hpp"
@@ -34,6 +36,10 @@ struct RerankOptions {
   int threads = 0;
   int n_ctx = 8192;
   int gpu_layers = 0;
+  // Remote judge (OpenAI-compatible servers).
+  std::vector<std::string> servers;
+  std::string server_model;
+  std::string api_key_env = "GEORANK_API_KEY";
   // Simulated judge (tests and dry runs).
   std::string judge = "vlm";
   double judge_accuracy = 0.8;
@@ -106,9 +112,18 @@ void run(const RerankOptions& o) {
         },
         p, o.judge_delay_ms);
     log_warn("SIMULATED judge: the reranked lists say nothing about any real model");
+  } else if (!o.servers.empty()) {
+    if (!o.model.empty() || !o.mmproj.empty())
+      throw Error(ErrorKind::invalid_argument, "use either --server or --model/--mmproj, not both");
+    RemoteConfig rc;
+    rc.servers = o.servers;
+    rc.model = o.server_model;
+    if (const char* key = std::getenv(o.api_key_env.c_str())) rc.api_key = key;
+    backend = make_remote_backend(rc);
   } else {
     if (o.model.empty() || o.mmproj.empty())
-      throw Error(ErrorKind::invalid_argument, "rerank needs --model and --mmproj (or --judge simulated)");
+      throw Error(ErrorKind::invalid_argument,
+                  "rerank needs --model and --mmproj, or --server URL (or --judge simulated)");
     init_runtime();
     LlamaConfig lc;
     lc.model = o.model;
@@ -146,6 +161,8 @@ void run(const RerankOptions& o) {
                           {"cache", o.cache.empty() ? nlohmann::json() : nlohmann::json(o.cache)}};
   if (o.judge == "simulated") {
     extra["simulated_judge"] = {{"judge_accuracy", o.judge_accuracy}, {"position_bias", o.position_bias}};
+  } else if (!o.servers.empty()) {
+    extra["server"] = {{"servers", o.servers}, {"model", o.server_model}};
   } else {
     extra["model"] = {
         {"model", o.model}, {"mmproj", o.mmproj}, {"chat_template", o.chat_template}, {"layout", o.layout}};
@@ -203,6 +220,12 @@ void add_rerank(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "CPU threads (0: all)")->capture_default_str();
   cmd->add_option("--ctx-size", o->n_ctx, "KV cells shared by a batch")->capture_default_str();
   cmd->add_option("--gpu-layers", o->gpu_layers, "Layers offloaded to a GPU (-1: all)")
+      ->capture_default_str();
+  cmd->add_option("--server", o->servers,
+                  "OpenAI-compatible server URL(s) (llama-server, vLLM, SGLang, Ollama)")
+      ->delimiter(',');
+  cmd->add_option("--server-model", o->server_model, "Model name for the server (default: its first model)");
+  cmd->add_option("--api-key-env", o->api_key_env, "Environment variable holding the server's API key")
       ->capture_default_str();
   cmd->add_option("--judge", o->judge,
                   "vlm, or simulated (a SIMULATED judge from the dataset labels, for tests)")
