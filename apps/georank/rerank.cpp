@@ -16,6 +16,7 @@
 #include "georank/ranking.hpp"
 #include "georank/remote_backend.hpp"
 #include "georank/rerank_run.hpp"
+#include "georank/retrieval.hpp"
 #include "georank/runtime.hpp"
 #include "georank/simulation.hpp"
 

@@ -57,9 +57,6 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
                            const VlmBackend& backend, const RerankRunResult& result,
                            const nlohmann::json& extra = nlohmann::json::object());
 
-/// The sidecar path of an output: "reranked.jsonl" -> "reranked.meta.json" (else path +
-/// ".meta.json").
-std::string meta_path_for(const std::string& out_path);
 /// Writes JSON (indented) to `path` atomically (temporary file + rename). Throws Error(io).
 void write_json_atomic(const nlohmann::json& j, const std::string& path);
 

@@ -96,13 +96,6 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
   return j;
 }
 
-std::string meta_path_for(const std::string& out_path) {
-  const std::string suffix = ".jsonl";
-  if (out_path.size() > suffix.size() && out_path.ends_with(suffix))
-    return out_path.substr(0, out_path.size() - suffix.size()) + ".meta.json";
-  return out_path + ".meta.json";
-}
-
 void write_json_atomic(const nlohmann::json& j, const std::string& path) {
   write_file_atomic(path, j.dump(2) + "\n");
 }
