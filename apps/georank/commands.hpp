@@ -17,5 +17,6 @@ void add_eval(CLI::App& app);
 void add_retrieve(CLI::App& app);
 void add_embed(CLI::App& app);
 void add_simulate(CLI::App& app);
+void add_rerank(CLI::App& app);
 
 }  // namespace georank::cli

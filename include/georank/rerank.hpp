@@ -75,7 +75,8 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
                          RerankStats* stats = nullptr);
 
 /// Reranks one query with a VLM: `images.candidates` are the top-min(k, n) tiles in input
-/// order. Requests of one round go to `backend` in one run() call.
+/// order. Requests of one round go to `backend` in one run() call. Each evidence object also
+/// gets "judge": backend.name() ("llama.cpp", "remote", "simulated").
 QueryRanking rerank_query(const QueryRanking& input, const JudgeImages& images, const RerankConfig& config,
                           const PromptTemplate& prompt, VlmBackend& backend, RerankStats* stats = nullptr);
 

@@ -4,6 +4,7 @@
 /// order; every tie is broken by retrieval rank (the lower index first).
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <utility>
@@ -53,7 +54,7 @@ class ComparisonOracle {
   PairOrders orders_;
   std::uint64_t rng_state_;
   std::vector<PairJudgment> judgments_;
-  std::vector<std::pair<std::pair<int, int>, double>> memo_;  // (a, b) -> P(a beats b)
+  std::map<std::pair<int, int>, double> memo_;  // (a, b) -> P(a beats b), a pair stored once
   int n_rounds_ = 0;
 };
 

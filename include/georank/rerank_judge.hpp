@@ -38,7 +38,7 @@ struct PointJudgment {
   int candidate = -1;
   double score = 0;           ///< on the answer scale (0-100, 1-5, P(Yes)); NaN when unparsed
   double normalized = 0;      ///< score mapped to [0, 1] (NaN when unparsed)
-  std::vector<double> probs;  ///< distribution over the answer set (empty when not scored)
+  std::vector<double> probs;  ///< distribution over the answer set (empty when read from text)
   double covered_mass = 1.0;
   std::string text;  ///< generated text (reasoning, or the parsed answer)
   bool parsed = true;
@@ -66,7 +66,8 @@ class ListJudge {
 };
 
 /// How a direct-score template is read: the expected value over the closed answer set
-/// ("0".."100"), or the first integer of a short generated answer.
+/// ("0".."100"), or the first integer of a short generated answer. `expected` falls back to
+/// `text` when the backend cannot score the answer set (Error(invalid_argument)).
 enum class ScoreMode { expected, text };
 
 /// The images a VLM judge shows: the query and the top-K candidate tiles (index = candidate).

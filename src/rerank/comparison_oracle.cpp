@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -49,24 +51,18 @@ ComparisonOracle::ComparisonOracle(PairJudge& judge, PairOrders orders, std::uin
     : judge_(judge), orders_(orders), rng_state_(seed) {}
 
 std::vector<double> ComparisonOracle::compare(std::span<const std::pair<int, int>> pairs) {
-  const auto remembered = [&](int a, int b) -> const double* {
-    for (const auto& [key, p] : memo_)
-      if (key.first == a && key.second == b) return &p;
-    return nullptr;
-  };
+  const auto known = [&](int a, int b) { return memo_.count({a, b}) > 0 || memo_.count({b, a}) > 0; };
   // Plan the presentations of the pairs not yet answered.
   std::vector<std::pair<int, int>> presented;
+  std::set<std::pair<int, int>> presented_set;
   const auto present = [&](int a, int b) {
-    if (std::find(presented.begin(), presented.end(), std::make_pair(a, b)) == presented.end())
-      presented.emplace_back(a, b);
+    if (presented_set.insert({a, b}).second) presented.emplace_back(a, b);
   };
   std::vector<std::pair<int, int>> asked;  // (a, b) as asked, in the order planned
+  std::set<std::pair<int, int>> asked_set;
   for (const auto& [a, b] : pairs) {
     if (a == b) throw Error(ErrorKind::invalid_argument, "comparison of a candidate with itself");
-    if (remembered(a, b) || remembered(b, a)) continue;
-    if (std::find(asked.begin(), asked.end(), std::make_pair(a, b)) != asked.end() ||
-        std::find(asked.begin(), asked.end(), std::make_pair(b, a)) != asked.end())
-      continue;
+    if (known(a, b) || asked_set.count({b, a}) > 0 || !asked_set.insert({a, b}).second) continue;
     asked.emplace_back(a, b);
     switch (orders_) {
       case PairOrders::single: present(a, b); break;
@@ -90,32 +86,27 @@ std::vector<double> ComparisonOracle::compare(std::span<const std::pair<int, int
       throw Error(ErrorKind::backend, fmt::format("pair judge returned {} judgments for {} comparisons",
                                                   got.size(), presented.size()));
     ++n_rounds_;
-    const auto find = [&](int a, int b) -> const PairJudgment* {
-      for (std::size_t i = 0; i < presented.size(); ++i)
-        if (presented[i] == std::make_pair(a, b)) return &got[i];
-      return nullptr;
-    };
+    std::map<std::pair<int, int>, const PairJudgment*> by_pair;
+    for (std::size_t i = 0; i < presented.size(); ++i) by_pair[presented[i]] = &got[i];
     for (const auto& [a, b] : asked) {
-      const PairJudgment* ab = find(a, b);
-      const PairJudgment* ba = find(b, a);
+      const auto ab = by_pair.find({a, b});
+      const auto ba = by_pair.find({b, a});
       double p = 0.5;
-      if (ab && ba)
-        p = 0.5 * (ab->p_first + (1.0 - ba->p_first));
-      else if (ab)
-        p = ab->p_first;
-      else if (ba)
-        p = 1.0 - ba->p_first;
-      memo_.push_back({{a, b}, p});
+      if (ab != by_pair.end() && ba != by_pair.end())
+        p = 0.5 * (ab->second->p_first + (1.0 - ba->second->p_first));
+      else if (ab != by_pair.end())
+        p = ab->second->p_first;
+      else if (ba != by_pair.end())
+        p = 1.0 - ba->second->p_first;
+      memo_[{a, b}] = p;
     }
     judgments_.insert(judgments_.end(), got.begin(), got.end());
   }
   std::vector<double> out;
   out.reserve(pairs.size());
   for (const auto& [a, b] : pairs) {
-    if (const double* p = remembered(a, b))
-      out.push_back(*p);
-    else
-      out.push_back(1.0 - *remembered(b, a));
+    const auto it = memo_.find({a, b});
+    out.push_back(it != memo_.end() ? it->second : 1.0 - memo_.at({b, a}));
   }
   return out;
 }

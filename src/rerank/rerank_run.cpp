@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "core/atomic_file.hpp"
 #include "georank/error.hpp"
+#include "georank/progress.hpp"
 #include "georank/rerank_run.hpp"
 
 namespace georank {
@@ -25,13 +27,6 @@ class CountingBackend final : public VlmBackend {
   VlmBackend& inner_;
 };
 
-std::string clock(double seconds) {
-  if (!std::isfinite(seconds)) return "?";
-  const auto s = static_cast<long long>(std::llround(seconds));
-  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-                   : fmt::format("{}:{:02}", s / 60, s % 60);
-}
-
 }  // namespace
 
 std::string format_progress(const RerankProgress& p, int bar_width) {
@@ -43,7 +38,7 @@ std::string format_progress(const RerankProgress& p, int bar_width) {
   return fmt::format("[{}{}] {}/{} queries  {:.2f} q/s  {:.1f} VLM calls/s  {} cached  ETA {}",
                      std::string(static_cast<std::size_t>(filled), '#'),
                      std::string(static_cast<std::size_t>(bar_width - filled), '.'), p.done, p.total, qps,
-                     cps, p.cache_hits, p.done == p.total ? "0:00" : clock(eta));
+                     cps, p.cache_hits, p.done == p.total ? "0:00" : format_duration(eta));
 }
 
 RerankRunResult rerank_all(std::span<const QueryRanking> input, const RerankImages& images,
@@ -99,6 +94,10 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
   }
   for (const auto& [key, value] : extra.items()) j[key] = value;
   return j;
+}
+
+void write_json_atomic(const nlohmann::json& j, const std::string& path) {
+  write_file_atomic(path, j.dump(2) + "\n");
 }
 
 }  // namespace georank

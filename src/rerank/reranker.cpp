@@ -253,7 +253,11 @@ QueryRanking rerank_query(const QueryRanking& input, const JudgeImages& images, 
             .get();
   else
     judges.list = (list = make_vlm_list_judge(backend, prompt, images)).get();
-  return rerank_with(input, config, judges, stats);
+  QueryRanking out = rerank_with(input, config, judges, stats);
+  // Label every judged candidate with the judge's kind ("simulated" judges say so everywhere).
+  for (auto& c : out.candidates)
+    if (c.evidence.is_object()) c.evidence["judge"] = backend.name();
+  return out;
 }
 
 }  // namespace georank

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "georank/error.hpp"
+#include "georank/log.hpp"
 #include "georank/rerank_judge.hpp"
 
 namespace georank {
@@ -137,7 +138,19 @@ class VlmPointJudge final : public PointJudge {
       }
       requests.push_back(std::move(r));
     }
-    const auto responses = backend_.run(requests);
+    std::vector<VlmResponse> responses;
+    try {
+      responses = backend_.run(requests);
+    } catch (const Error& e) {
+      // "Where the vocabulary allows": a model that cannot represent the number answers
+      // rejects the closed set; read a generated number instead.
+      if (e.kind() != ErrorKind::invalid_argument || mode_ != ScoreMode::expected || yes_no_) throw;
+      log_warn(
+          "prompt template '{}': the answer set cannot be scored ({}); reading generated numbers instead",
+          prompt_.name, e.what());
+      mode_ = ScoreMode::text;
+      return judge(candidates);
+    }
     check_count(responses, requests.size());
     if (n_requests_) *n_requests_ += static_cast<int>(requests.size());
     std::vector<PointJudgment> out;

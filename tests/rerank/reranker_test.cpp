@@ -96,6 +96,25 @@ TEST(Reranker, DirectScoreIsTheExpectedValueOverTheNumberAnswers) {
   EXPECT_EQ(stats.n_judgments, 3);
 }
 
+TEST(Reranker, DirectScoreFallsBackToAGeneratedNumberWhenTheAnswerSetCannotBeScored) {
+  // Like a model whose vocabulary cannot represent "0".."100": the closed set is rejected.
+  ScriptedBackend backend([](const VlmRequest& r, const std::vector<int>& shown) -> VlmResponse {
+    if (!r.choices.empty()) throw Error(ErrorKind::invalid_argument, "choice '57' cannot be represented");
+    EXPECT_GT(r.generation.max_tokens, 0);
+    VlmResponse resp;
+    resp.text = shown[0] == 1 ? " I would say 80." : "30";
+    return resp;
+  });
+  RerankConfig cfg;
+  cfg.strategy = "pointwise-score";
+  cfg.k = 3;
+  const QueryRanking out = rerank_query(make_list(3), images(3), cfg, prompt_for(cfg), backend);
+  EXPECT_EQ(tiles(out), (std::vector<std::string>{"tile1", "tile0", "tile2"}));
+  EXPECT_DOUBLE_EQ(out.candidates[0].evidence.at("score").get<double>(), 80.0);
+  EXPECT_EQ(out.candidates[0].evidence.at("text"), " I would say 80.");
+  EXPECT_TRUE(out.candidates[0].evidence.at("probs").empty());
+}
+
 TEST(Reranker, YesNoScoresPYesAndTiesKeepRetrievalOrder) {
   ScriptedBackend backend([](const VlmRequest&, const std::vector<int>& shown) {
     VlmResponse resp;
