@@ -18,5 +18,6 @@ void add_retrieve(CLI::App& app);
 void add_embed(CLI::App& app);
 void add_simulate(CLI::App& app);
 void add_rerank(CLI::App& app);
+void add_run(CLI::App& app);
 
 }  // namespace georank::cli

@@ -1,94 +1,112 @@
+// `georank demo`: the whole pipeline on generated fixtures with the embedded defaults
+// (in-process llama.cpp, ONNX Runtime, FAISS, SQLite).
+
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iomanip>
 #include <memory>
 #include <string>
 
 #include "commands.hpp"
-#include "georank/dataset.hpp"
-#include "georank/image.hpp"
-#include "georank/llama_backend.hpp"
+#include "georank/error.hpp"
 #include "georank/runtime.hpp"
 #include "georank/synthetic_vigor.hpp"
 #include "georank/vlm_fixture.hpp"
+#include "run_config.hpp"
 
 namespace georank::cli {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct DemoOptions {
   std::string out_dir = "out/demo";
-  int n_queries = 12;
-  int threads = 0;
+  int n_queries = 16;
+  int threads = 1;
 };
 
+std::string quote(const std::string& s) {
+  return "'" + s + "'";
+}
+
+// The tiny ONNX encoder comes from the project's PyTorch fixture script.
+std::string make_encoder(const std::string& dir) {
+  const fs::path onnx = fs::path(dir) / "encoder.onnx";
+  if (fs::exists(onnx)) return onnx.string();
+  const std::string script = std::string(GEORANK_SOURCE_DIR) + "/tests/fixtures/make_encoder.py";
+  const std::string cmd = "/usr/bin/python3 " + quote(script) + " --out " + quote(dir) + " >/dev/null";
+  if (std::system(cmd.c_str()) != 0 || !fs::exists(onnx))
+    throw Error(ErrorKind::backend,
+                "demo: " + script + " failed (it needs Debian's python3-torch; run scripts/setup)");
+  return onnx.string();
+}
+
 void run_demo(const DemoOptions& o) {
-  namespace fs = std::filesystem;
-  fmt::print("georank demo: everything below runs on generated fixtures.\n");
+  fmt::print("georank demo: the whole pipeline on generated fixtures.\n");
   fmt::print(
       "NOTE: the models have RANDOM WEIGHTS and the images are synthetic: the numbers mean nothing.\n\n");
-
   const RuntimeReport rt = runtime_report();
-  fmt::print("[1/3] runtime: llama.cpp {} (b{}), ggml backend {}, ONNX Runtime {}, FAISS {}\n",
-             rt.llama_version, rt.llama_build_number,
-             rt.backends.empty() ? "none" : rt.backends.front().library, rt.onnxruntime_version,
-             rt.faiss_version);
+  fmt::print("runtime: llama.cpp {} (b{}), ggml {}, ONNX Runtime {}, FAISS {}, SQLite {}\n", rt.llama_version,
+             rt.llama_build_number, rt.backends.empty() ? "none" : rt.backends.front().library,
+             rt.onnxruntime_version, rt.faiss_version, rt.sqlite_version);
 
-  fs::create_directories(o.out_dir);
-  const VlmFixtureFiles vlm =
-      write_vlm_fixture((fs::path(o.out_dir) / "models").string(), 0, VlmFixtureShape::tiny);
-  SyntheticVigorConfig data_cfg;
-  data_cfg.out_dir = (fs::path(o.out_dir) / "vigor").string();
-  data_cfg.n_queries = o.n_queries;
-  write_synthetic_vigor(data_cfg);
-  fmt::print("[2/3] fixtures: tiny VLM in {}, synthetic VIGOR city in {}\n",
-             fs::path(vlm.text_model).parent_path().string(), data_cfg.out_dir);
+  const fs::path out = fs::absolute(o.out_dir);
+  fs::create_directories(out / "run");
+  const VlmFixtureFiles vlm = write_vlm_fixture((out / "models").string(), 0, VlmFixtureShape::tiny);
+  const std::string encoder = make_encoder((out / "models").string());
+  SyntheticVigorConfig data;
+  data.out_dir = (out / "vigor").string();
+  data.n_queries = o.n_queries;
+  write_synthetic_vigor(data);
+  fmt::print("fixtures: tiny VLM + tiny ConvNeXt encoder in {}, synthetic VIGOR city {} in {}\n\n",
+             (out / "models").string(), data.test_city, data.out_dir);
 
-  DatasetSpec spec = parse_dataset_spec("vigor:" + data_cfg.out_dir);
-  spec.cities = {data_cfg.test_city};
-  const Dataset ds = load_dataset(spec);
-  const Query& q = ds.queries.front();
-  const Tile& pos = ds.gallery[ds.tile_index(q.positive.tile_id)];
-  const Tile* other = nullptr;
-  for (const Tile& t : ds.gallery)
-    if (t.id != q.positive.tile_id) {
-      bool semi = false;
-      for (const auto& s : q.semi_positives) semi = semi || s.tile_id == t.id;
-      if (!semi) {
-        other = &t;
-        break;
-      }
-    }
-  LlamaConfig cfg;
-  cfg.model = vlm.text_model;
-  cfg.mmproj = vlm.mmproj;
-  cfg.threads = o.threads;
-  auto backend = make_llama_backend(cfg);
-  VlmRequest req;
-  req.images = {std::make_shared<Image>(load_image(q.path)), std::make_shared<Image>(load_image(pos.path)),
-                std::make_shared<Image>(load_image(other->path))};
-  req.messages = {{"user", std::string("The first image is a street-level panorama: ") + kMediaMarker +
-                               "\nImage A is an aerial tile: " + kMediaMarker +
-                               "\nImage B is an aerial tile: " + kMediaMarker +
-                               "\nWhich aerial tile, A or B, shows where the panorama was taken? "
-                               "Answer with A or B."}};
-  req.choices = {"A", "B"};
-  const VlmResponse r = backend->run({&req, 1}).front();
-  fmt::print("[3/3] pairwise judgment of query {} (A = positive {}, B = {}):\n", q.id, pos.id, other->id);
+  // A fresh judgment cache each time so the demo shows real VLM work.
+  fs::remove(out / "run" / "judgments.sqlite");
+  const std::string toml = (out / "run.toml").string();
+  {
+    std::ofstream f(toml);
+    f << "# georank demo run (random-weight models, synthetic data)\n"
+      << "out = " << std::quoted((out / "run").string()) << "\n"
+      << "random_weights = true\n\n"
+      << "[dataset]\ndataset = " << std::quoted("vigor:" + data.out_dir)
+      << "\ncities = " << std::quoted(data.test_city) << "\n\n"
+      << "[embed]\nmodel = " << std::quoted(encoder) << "\nthreads = " << o.threads << "\n\n"
+      << "[retrieve]\nk = 10\n\n"
+      << "[rerank]\nmodel = " << std::quoted(vlm.text_model) << "\nmmproj = " << std::quoted(vlm.mmproj)
+      << "\nthreads = " << o.threads
+      << "\ncache = " << std::quoted((out / "run" / "judgments.sqlite").string())
+      << "\nk = 5\nno-progress = true\n\n"
+      << "[strategies.pairwise-bt-both]\nstrategy = \"pairwise\"\naggregate = \"all-pairs-bt\"\norders = "
+         "\"both\"\n\n"
+      << "[strategies.pairwise-knockout]\nstrategy = \"pairwise\"\naggregate = \"knockout\"\norders = "
+         "\"single\"\n\n"
+      << "[strategies.pointwise-yesno]\nstrategy = \"pointwise-yesno\"\n\n"
+      << "[strategies.pointwise-likert]\nstrategy = \"pointwise-likert\"\n\n"
+      << "[strategies.listwise]\nstrategy = \"listwise\"\n";
+  }
+  run_experiment(toml);
   fmt::print(
-      "      P(A) = {:.4f}  P(B) = {:.4f}  covered mass {:.3g}  template {}  {} prompt tokens ({} image)\n",
-      r.probs[0], r.probs[1], r.covered_mass, r.template_name, r.n_prompt_tokens, r.n_image_tokens);
-  fmt::print("      (random weights: this is plumbing, not a judgment)\n");
+      "\nWith real models: export Sample4Geo with scripts/export_sample4geo.py, take a LLaVA or Qwen-VL GGUF "
+      "and\n"
+      "its mmproj (as for llama.cpp), point [dataset] at VIGOR (dataset = \"vigor:/data/VIGOR\", protocol =\n"
+      "\"cross-area\", subset = 500) and [embed]/[rerank] at the models in a copy of {}, then:\n"
+      "    georank run --config my-run.toml\n",
+      toml);
 }
 
 }  // namespace
 
 void add_demo(CLI::App& app) {
   auto* cmd =
-      app.add_subcommand("demo", "Run georank on generated fixtures (random-weight models, synthetic data)");
+      app.add_subcommand("demo", "Run the whole pipeline on generated fixtures (random-weight models)");
   auto o = std::make_shared<DemoOptions>();
   cmd->add_option("--out", o->out_dir, "Output folder")->capture_default_str();
   cmd->add_option("--queries", o->n_queries, "Synthetic test queries")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "CPU threads (0: all)")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "CPU threads for the encoder and the VLM")->capture_default_str();
   cmd->callback([o] { run_demo(*o); });
 }
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   georank::cli::add_embed(app);
   georank::cli::add_rerank(app);
   georank::cli::add_simulate(app);
+  georank::cli::add_run(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,196 @@
+// `georank run --config run.toml`: dataset -> retrieval (or imported candidates) -> several
+// rerank strategies -> one metrics table. Each step is the corresponding subcommand, driven
+// with the flags the config file names, so a config section reads like a command line.
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "dataset_options.hpp"
+#include "georank/dataset.hpp"
+#include "georank/error.hpp"
+#include "georank/log.hpp"
+#include "georank/metrics.hpp"
+#include "georank/ranking.hpp"
+#include "georank/rerank_run.hpp"
+#include "georank/retrieval.hpp"
+#include "run_config.hpp"
+
+namespace georank::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs one subcommand in-process with the given arguments (without the program name).
+double run_step(void (*add)(CLI::App&), const std::vector<std::string>& args) {
+  CLI::App app{"georank"};
+  app.require_subcommand(1);
+  add(app);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  log_info("$ georank {}", fmt::join(args, " "));
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("run: step 'georank {}': {}", args.front(), e.what()));
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string fmt_pct(const nlohmann::json& v) {
+  return v.is_number() ? fmt::format("{:.1f}", 100 * v.get<double>()) : "n/a";
+}
+
+struct Row {
+  std::string name;
+  nlohmann::json metrics;
+  std::int64_t vlm_calls = 0;
+  double seconds = 0;
+  std::string file;
+};
+
+}  // namespace
+
+void run_experiment(const std::string& config_path, bool dry_run) {
+  const RunConfig cfg = read_run_config(config_path);
+  fs::create_directories(cfg.out_dir);
+  const std::string candidates =
+      cfg.candidates.empty() ? (fs::path(cfg.out_dir) / "candidates.jsonl").string() : cfg.candidates;
+  nlohmann::json steps = nlohmann::json::array();
+  auto step = [&](void (*add)(CLI::App&), std::vector<std::string> args) {
+    steps.push_back(args);
+    if (dry_run) {
+      fmt::print("georank {}\n", fmt::join(args, " "));
+      return 0.0;
+    }
+    return run_step(add, args);
+  };
+
+  double retrieval_seconds = 0;
+  if (cfg.candidates.empty()) {
+    const std::string emb = (fs::path(cfg.out_dir) / "embeddings").string();
+    std::vector<std::string> embed = {"embed"};
+    embed.insert(embed.end(), cfg.dataset_args.begin(), cfg.dataset_args.end());
+    embed.insert(embed.end(), cfg.embed_args.begin(), cfg.embed_args.end());
+    embed.insert(embed.end(), {"--out-dir", emb});
+    retrieval_seconds += step(add_embed, embed);
+    std::vector<std::string> retrieve = {"retrieve"};
+    retrieve.insert(retrieve.end(), cfg.dataset_args.begin(), cfg.dataset_args.end());
+    retrieve.insert(retrieve.end(), cfg.retrieve_args.begin(), cfg.retrieve_args.end());
+    retrieve.insert(retrieve.end(), {"--query-embeddings", emb + "/queries.npy", "--gallery-embeddings",
+                                     emb + "/gallery.npy", "--out", candidates});
+    retrieval_seconds += step(add_retrieve, retrieve);
+  }
+
+  std::vector<std::pair<std::string, std::string>> reranked;  // strategy name -> file
+  std::map<std::string, double> rerank_seconds;
+  for (const auto& s : cfg.strategies) {
+    const std::string out = (fs::path(cfg.out_dir) / ("reranked-" + s.name + ".jsonl")).string();
+    std::vector<std::string> args = {"rerank"};
+    args.insert(args.end(), cfg.dataset_args.begin(), cfg.dataset_args.end());
+    args.insert(args.end(), cfg.rerank_args.begin(), cfg.rerank_args.end());
+    args.insert(args.end(), s.args.begin(), s.args.end());
+    args.insert(args.end(), {"--candidates", candidates, "--out", out});
+    rerank_seconds[s.name] = step(add_rerank, args);
+    reranked.emplace_back(s.name, out);
+  }
+  if (dry_run) return;
+
+  // Metrics side by side.
+  CLI::App parser{"dataset"};
+  DatasetOptions data;
+  add_dataset_options(parser, data);
+  std::vector<std::string> reversed(cfg.dataset_args.rbegin(), cfg.dataset_args.rend());
+  parser.parse(reversed);
+  const Dataset ds = load_dataset(data.spec());
+  std::vector<Row> rows;
+  rows.push_back({"baseline (retrieval)", to_json(compute_metrics(read_rankings(candidates), ds)), 0,
+                  retrieval_seconds, candidates});
+  for (const auto& [name, file] : reranked) {
+    Row r{name, to_json(compute_metrics(read_rankings(file), ds)), 0, rerank_seconds[name], file};
+    std::ifstream meta(meta_path_for(file));
+    if (meta) {
+      const auto m = nlohmann::json::parse(meta, nullptr, false);
+      if (m.is_object() && m.contains("counts") && m["counts"].contains("backend_calls"))
+        r.vlm_calls = m["counts"]["backend_calls"].get<std::int64_t>();
+    }
+    rows.push_back(std::move(r));
+  }
+
+  const auto& base = rows.front().metrics;
+  std::string table =
+      fmt::format("| {:<28} | {:>6} | {:>6} | {:>6} | {:>6} | {:>10} | {:>7} | {:>9} | {:>8} |\n", "strategy",
+                  "R@1", "R@3", "R@5", "hit", "median m", "ΔR@1", "VLM calls", "time s");
+  table += fmt::format("|{:-<30}|{:->8}|{:->8}|{:->8}|{:->8}|{:->12}|{:->9}|{:->11}|{:->10}|\n", "", "", "",
+                       "", "", "", "", "", "");
+  nlohmann::json summary_rows = nlohmann::json::array();
+  for (const auto& r : rows) {
+    const auto& m = r.metrics;
+    const auto recall = [&](const char* k) {
+      return m.at("recall").contains(k) ? m.at("recall").at(k) : nlohmann::json();
+    };
+    const nlohmann::json median =
+        m.at("meter_error").is_object() ? m.at("meter_error").at("median") : nlohmann::json();
+    const double delta = recall("1").is_number() && base.at("recall").at("1").is_number()
+                             ? 100 * (recall("1").get<double>() - base.at("recall").at("1").get<double>())
+                             : 0.0;
+    table += fmt::format(
+        "| {:<28} | {:>6} | {:>6} | {:>6} | {:>6} | {:>10} | {:>+7.1f} | {:>9} | {:>8.1f} |\n", r.name,
+        fmt_pct(recall("1")), fmt_pct(recall("3")), fmt_pct(recall("5")), fmt_pct(m.at("hit_rate")),
+        median.is_number() ? fmt::format("{:.1f}", median.get<double>()) : "n/a", delta, r.vlm_calls,
+        r.seconds);
+    summary_rows.push_back({{"name", r.name},
+                            {"file", r.file},
+                            {"metrics", m},
+                            {"delta_r1", delta / 100},
+                            {"vlm_calls", r.vlm_calls},
+                            {"seconds", r.seconds}});
+  }
+  fmt::print("\n{}", table);
+  if (cfg.random_weights)
+    fmt::print("NOTE: random-weight models / synthetic data: these numbers mean nothing.\n");
+
+  const nlohmann::json summary = {{"config_file", config_path},
+                                  {"config", cfg.resolved},
+                                  {"steps", steps},
+                                  {"rows", summary_rows},
+                                  {"random_weights", cfg.random_weights}};
+  write_json_atomic(summary, (fs::path(cfg.out_dir) / "summary.json").string());
+  const std::string md_path = (fs::path(cfg.out_dir) / "summary.md").string();
+  {
+    std::ofstream md(md_path + ".tmp");
+    md << "# georank run: " << config_path << "\n\n" << table;
+    if (cfg.random_weights) md << "\nRandom-weight models / synthetic data: these numbers mean nothing.\n";
+    md << "\nSteps:\n\n";
+    for (const auto& s : steps)
+      md << "    georank " << fmt::format("{}", fmt::join(s.get<std::vector<std::string>>(), " ")) << "\n";
+    if (!md) throw Error(ErrorKind::io, md_path + ": write failed");
+  }
+  fs::rename(md_path + ".tmp", md_path);
+  fmt::print("wrote {} and {}\n", (fs::path(cfg.out_dir) / "summary.json").string(), md_path);
+}
+
+void add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "run",
+      "Run a whole experiment from a TOML config: retrieval, several rerank strategies, one metrics table");
+  auto path = std::make_shared<std::string>();
+  auto dry = std::make_shared<bool>(false);
+  cmd->add_option("--config", *path, "Run config (TOML; keys are the flags of each step)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--dry-run", *dry, "Print the steps' command lines and stop");
+  cmd->callback([path, dry] { run_experiment(*path, *dry); });
+}
+
+}  // namespace georank::cli

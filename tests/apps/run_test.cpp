@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "georank/dataset.hpp"
+#include "georank/synthetic_vigor.hpp"
+#include "support/subprocess.hpp"
+
+namespace georank {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A synthetic city plus a candidates CSV in which every positive sits at rank 3 of 5.
+struct RunFixture {
+  std::string dir, root, candidates;
+  std::size_t n_queries = 0;
+};
+
+RunFixture make_fixture(const std::string& name) {
+  RunFixture f;
+  f.dir = test::fresh_work_dir(name);
+  f.root = f.dir + "/vigor";
+  SyntheticVigorConfig cfg;
+  cfg.out_dir = f.root;
+  cfg.n_queries = 6;
+  write_synthetic_vigor(cfg);
+  DatasetSpec spec = parse_dataset_spec("vigor:" + f.root);
+  spec.cities = {cfg.test_city};
+  const Dataset ds = load_dataset(spec);
+  f.n_queries = ds.queries.size();
+  f.candidates = f.dir + "/cands.csv";
+  std::ofstream csv(f.candidates);
+  csv << "query_id,tile_id,score\n";
+  for (const Query& q : ds.queries) {
+    int placed = 0;
+    double score = 1.0;
+    for (const Tile& t : ds.gallery) {
+      if (placed == 2) csv << q.id << "," << q.positive.tile_id << "," << (score -= 0.01) << "\n", ++placed;
+      if (placed >= 5) break;
+      if (t.id == q.positive.tile_id) continue;
+      csv << q.id << "," << t.id << "," << (score -= 0.01) << "\n";
+      ++placed;
+    }
+  }
+  return f;
+}
+
+std::string write_config(const RunFixture& f, const std::string& body) {
+  const std::string path = f.dir + "/run.toml";
+  std::ofstream(path) << "out = \"" << f.dir << "/out\"\ncandidates = \"" << f.candidates
+                      << "\"\n\n[dataset]\ndataset = \"vigor:" << f.root << "\"\ncities = \"Chicago\"\n\n"
+                      << body;
+  return path;
+}
+
+TEST(RunCommand, PerfectSimulatedJudgeLiftsR1ToTheTopKCeilingInTheSideBySideTable) {
+  const RunFixture f = make_fixture("run_perfect");
+  const std::string config =
+      write_config(f,
+                   "[rerank]\njudge = \"simulated\"\njudge-accuracy = 1.0\nk = 5\n"
+                   "no-progress = true\n\n"
+                   "[strategies.bt]\nstrategy = \"pairwise\"\naggregate = \"all-pairs-bt\"\n"
+                   "orders = \"both\"\n\n[strategies.knockout]\nstrategy = \"pairwise\"\n"
+                   "aggregate = \"knockout\"\n");
+  const auto r =
+      test::run_command(std::string(GEORANK_CLI_PATH) + " run --config " + test::shell_quote(config));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| bt"), std::string::npos) << r.out;
+  std::ifstream in(f.dir + "/out/summary.json");
+  const auto summary = nlohmann::json::parse(in);
+  const auto& rows = summary.at("rows");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].at("name"), "baseline (retrieval)");
+  EXPECT_DOUBLE_EQ(rows[0].at("metrics").at("recall").at("1").get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(rows[0].at("metrics").at("recall").at("3").get<double>(), 1.0);
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_DOUBLE_EQ(rows[i].at("metrics").at("recall").at("1").get<double>(), 1.0) << rows[i].at("name");
+    EXPECT_DOUBLE_EQ(rows[i].at("delta_r1").get<double>(), 1.0);
+  }
+  EXPECT_GT(rows[1].at("vlm_calls").get<int>(), 0);
+  EXPECT_EQ(summary.at("config").at("strategies").at("bt").at("aggregate"), "all-pairs-bt");
+  EXPECT_EQ(summary.at("steps").size(), 2u);
+  EXPECT_TRUE(fs::exists(f.dir + "/out/summary.md"));
+}
+
+TEST(RunCommand, UnknownSectionIsRejectedNamingTheFileAndKey) {
+  const RunFixture f = make_fixture("run_bad");
+  const std::string config = write_config(f, "[rerankk]\njudge = \"simulated\"\n");
+  const auto r =
+      test::run_command(std::string(GEORANK_CLI_PATH) + " run --config " + test::shell_quote(config));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("run.toml"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("rerankk"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(f.dir + "/out/summary.json"));
+}
+
+}  // namespace
+}  // namespace georank
