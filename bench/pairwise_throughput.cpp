@@ -9,7 +9,7 @@
 // faster of the two.
 //
 // Usage: bench_pairwise_throughput [--queries N] [--k K] [--shape bench|tiny] [--threads T]
-//                                  [--modes abcd] [--model-dir DIR] [--json]
+//                                  [--modes abcd] [--model-dir DIR] [--flash-attn -1|0|1] [--json]
 
 #include <algorithm>
 #include <chrono>
@@ -40,6 +40,7 @@ struct Options {
   int threads = 0;
   std::string modes = "abcd";
   std::string model_dir;
+  int flash_attn = -1;
   bool json = false;
 };
 
@@ -49,7 +50,8 @@ struct Row {
   int comparisons = 0;
   long decoded_tokens = 0;
   double encode_ms = 0;
-  std::vector<std::vector<double>> probs;  // per comparison: P(A), P(B)
+  std::vector<std::vector<double>> probs;     // per comparison: P(A), P(B)
+  std::vector<std::vector<double>> logprobs;  // per comparison: raw log P(A), log P(B)
 };
 
 std::shared_ptr<const Image> noise(int w, int h, std::uint32_t seed) {
@@ -118,6 +120,7 @@ Row measure(const std::string& name, VlmBackend& backend, const std::vector<Quer
       row.decoded_tokens += r.n_decoded_tokens;
       row.encode_ms += r.timings.encode_ms;
       row.probs.push_back(r.probs);
+      row.logprobs.push_back(r.logprobs);
     }
     row.comparisons += static_cast<int>(out.size());
   }
@@ -165,6 +168,8 @@ Options parse(int argc, char** argv) {
       o.modes = value();
     else if (a == "--model-dir")
       o.model_dir = value();
+    else if (a == "--flash-attn")
+      o.flash_attn = std::stoi(value());
     else if (a == "--json")
       o.json = true;
     else
@@ -195,6 +200,7 @@ int main(int argc, char** argv) {
     base.n_batch = 2048;
     base.n_ubatch = 512;
     base.n_seq_max = 64;
+    base.flash_attn = o.flash_attn;
 
     std::vector<Row> rows;
     double lower_bound = 0;
@@ -248,21 +254,26 @@ int main(int argc, char** argv) {
     j["k"] = o.k;
     j["comparisons_per_query"] = o.k * (o.k - 1);
     j["threads"] = o.threads;
+    j["flash_attn"] = o.flash_attn;
     j["lower_bound_tokens_per_query"] = lower_bound;
     const Row* ref = find('a');
     for (const auto& r : rows) {
-      double max_diff = 0;
+      double max_diff = 0, max_lp_diff = 0;
       if (ref)
         for (std::size_t i = 0; i < r.probs.size(); ++i)
-          for (std::size_t c = 0; c < r.probs[i].size(); ++c)
+          for (std::size_t c = 0; c < r.probs[i].size(); ++c) {
             max_diff = std::max(max_diff, std::abs(r.probs[i][c] - ref->probs[i][c]));
-      j["rows"].push_back({{"name", r.name},
-                           {"seconds", r.seconds},
-                           {"comparisons", r.comparisons},
-                           {"comparisons_per_s", r.comparisons / r.seconds},
-                           {"decoded_tokens_per_query", static_cast<double>(r.decoded_tokens) / o.queries},
-                           {"encode_ms_per_query", r.encode_ms / o.queries},
-                           {"max_abs_prob_diff_vs_a", ref ? nlohmann::json(max_diff) : nlohmann::json()}});
+            max_lp_diff = std::max(max_lp_diff, std::abs(r.logprobs[i][c] - ref->logprobs[i][c]));
+          }
+      j["rows"].push_back(
+          {{"name", r.name},
+           {"seconds", r.seconds},
+           {"comparisons", r.comparisons},
+           {"comparisons_per_s", r.comparisons / r.seconds},
+           {"decoded_tokens_per_query", static_cast<double>(r.decoded_tokens) / o.queries},
+           {"encode_ms_per_query", r.encode_ms / o.queries},
+           {"max_abs_prob_diff_vs_a", ref ? nlohmann::json(max_diff) : nlohmann::json()},
+           {"max_abs_logprob_diff_vs_a", ref ? nlohmann::json(max_lp_diff) : nlohmann::json()}});
     }
     const Row *a = find('a'), *c = find('c');
     j["ratios"]["c_over_a"] =

@@ -14,5 +14,9 @@ void add_fixtures_vlm(CLI::App& fixtures);
 void add_fixtures_dataset(CLI::App& fixtures);
 void add_dataset(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_retrieve(CLI::App& app);
+void add_embed(CLI::App& app);
+void add_simulate(CLI::App& app);
+void add_rerank(CLI::App& app);
 
 }  // namespace georank::cli

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -8,6 +10,7 @@
 #include "georank/error.hpp"
 #include "georank/log.hpp"
 #include "georank/metrics.hpp"
+#include "georank/retrieval.hpp"
 
 namespace georank::cli {
 namespace {
@@ -41,7 +44,20 @@ void run_eval(const EvalOptions& o) {
   MetricsConfig cfg;
   cfg.ks = o.ks;
   cfg.meter_thresholds = o.meters;
-  const Metrics m = compute_metrics(rankings, ds, cfg);
+  Metrics m = compute_metrics(rankings, ds, cfg);
+  if (const auto side = meta_path_for(o.rankings); std::filesystem::exists(side)) {
+    try {
+      const auto meta = nlohmann::json::parse(std::ifstream(side));
+      if (meta.value("random_weights", false))
+        m.notes.push_back("the rankings come from a random-weight encoder (" + side +
+                          "): these numbers mean nothing");
+    } catch (const nlohmann::json::exception&) {
+      log_warn("{}: not JSON; ignored", side);
+    }
+  }
+  if (std::filesystem::exists(std::filesystem::path(ds.spec.root) / "SYNTHETIC.json"))
+    m.notes.push_back(
+        "synthetic dataset (georank fixtures dataset): these numbers say nothing about real-world accuracy");
   if (o.json) {
     std::cout << to_json(m).dump(2) << "\n";
     for (const auto& n : m.notes) log_warn("{}", n);

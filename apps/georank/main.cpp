@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
   georank::cli::add_demo(app);
   georank::cli::add_dataset(app);
   georank::cli::add_eval(app);
+  georank::cli::add_retrieve(app);
+  georank::cli::add_embed(app);
+  georank::cli::add_rerank(app);
+  georank::cli::add_simulate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

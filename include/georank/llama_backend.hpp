@@ -33,6 +33,11 @@ struct LlamaConfig {
   int n_seq_max = 64;    ///< parallel sequences (prefix-tree leaves + teacher-forcing forks)
   int threads = 0;       ///< CPU threads for decode and image encode; 0: hardware threads
   int n_gpu_layers = 0;  ///< layers offloaded to a GPU backend (GPU builds only); -1: all
+  /// Flash attention (llama.cpp's -fa): -1 auto, 0 off, 1 on. On CPU it skips the KV cells of
+  /// other sequences (cheaper prefix trees) but its kernels pick f16-accumulating or tiled
+  /// paths by batch shape, so log-probabilities vary by ~1e-3 with how requests are batched;
+  /// with it off, batching changes them by ~1e-6.
+  int flash_attn = -1;
   std::size_t image_cache_bytes = 256u << 20;  ///< bound of the image-embedding cache
   ImageLayout layout = ImageLayout::separate;
   int composite_panel_px = 336;  ///< side of each square panel on the composite canvas

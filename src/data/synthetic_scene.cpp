@@ -9,7 +9,7 @@ namespace {
 
 constexpr double kPi = std::numbers::pi;
 constexpr double kSunElevationTan = 1.0;            // 45 degrees
-constexpr double kSunDirE = -0.6, kSunDirN = -0.8;  // towards the sun: south-west... shadows fall north-east
+constexpr double kSunDirE = -0.6, kSunDirN = -0.8;  // towards the sun (south-south-west); shadows fall opposite
 
 std::uint8_t clamp8(double v) {
   return static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));
@@ -66,8 +66,8 @@ struct Painter {
         if (s.height[i] >= dome && s.surface[i] != Surface::tree) continue;  // under a taller roof
         s.surface[i] = Surface::tree;
         s.height[i] = std::max(s.height[i], dome);
-        // Light from the south-west on the dome: brighter on that side.
-        const double light = 0.85 + 0.25 * (-(de * kSunDirE + dn * kSunDirN) / radius) * -1.0;
+        // Sunlit side of the dome (towards the sun) is brighter.
+        const double light = 0.85 + 0.25 * (de * kSunDirE + dn * kSunDirN) / radius;
         s.top[i] = jitter(scale(leaf, light), ix, iy, 14);
         s.side[i] = scale(leaf, 0.8);
       }

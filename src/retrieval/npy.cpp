@@ -109,8 +109,8 @@ std::uint16_t float_to_half(float f) {
     if (abs < 0x33000000u) return sign;  // < 2^-25 rounds to zero
     const std::uint32_t e = abs >> 23;
     const std::uint32_t m = (abs & 0x7fffffu) | 0x800000u;
-    const std::uint32_t shift = 126 - e;  // 14 + (113 - e) - ... : value = m * 2^(e-150), half unit 2^-24
-    std::uint32_t half_m = m >> (shift - 0);
+    const std::uint32_t shift = 126 - e;  // value = m * 2^(e - 150); half subnormal unit 2^-24
+    std::uint32_t half_m = m >> shift;
     const std::uint32_t rem = m & ((1u << shift) - 1);
     const std::uint32_t halfway = 1u << (shift - 1);
     if (rem > halfway || (rem == halfway && (half_m & 1u))) ++half_m;

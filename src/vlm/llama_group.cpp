@@ -280,6 +280,16 @@ void LlamaSession::generate(std::vector<Leaf>& leaves, const std::vector<Prepare
   // where they agree with the tokenisation of (last text + generation + answer cue).
   batch.clear();
   std::vector<std::pair<int, Leaf*>> rows;
+  auto flush = [&] {
+    decode_batch(batch.b, "answer cues");
+    for (auto [i, l] : rows) {
+      const float* row = llama_get_logits_ith(ctx_.get(), i);
+      if (row == nullptr) throw Error(ErrorKind::backend, "llama.cpp returned no logits for an answer cue");
+      l->logits.assign(row, row + n_vocab_);
+    }
+    rows.clear();
+    batch.clear();
+  };
   for (Leaf* leaf : gen) {
     const PreparedRequest& p = *group[static_cast<std::size_t>(leaf->member)];
     responses[static_cast<std::size_t>(leaf->member)]->text = leaf->text;
@@ -298,11 +308,7 @@ void LlamaSession::generate(std::vector<Leaf>& leaves, const std::vector<Prepare
     llama_memory_seq_rm(llama_get_memory(ctx_.get()), leaf->seq,
                         leaf->basis_start + static_cast<llama_pos>(common), -1);
     if (batch.b.n_tokens + static_cast<int>(leaf->basis_tokens.size() - common) > config_.n_batch) {
-      decode_batch(batch.b, "answer cues");
-      for (auto [i, l] : rows)
-        l->logits.assign(llama_get_logits_ith(ctx_.get(), i), llama_get_logits_ith(ctx_.get(), i) + n_vocab_);
-      rows.clear();
-      batch.clear();
+      flush();
     }
     leaf->n_past = leaf->basis_start + static_cast<llama_pos>(common);
     for (std::size_t j = common; j < leaf->basis_tokens.size(); ++j) {
@@ -312,12 +318,7 @@ void LlamaSession::generate(std::vector<Leaf>& leaves, const std::vector<Prepare
       responses[static_cast<std::size_t>(leaf->member)]->n_decoded_tokens += 1;
     }
   }
-  decode_batch(batch.b, "answer cues");
-  for (auto [i, l] : rows) {
-    const float* row = llama_get_logits_ith(ctx_.get(), i);
-    if (row == nullptr) throw Error(ErrorKind::backend, "llama.cpp returned no logits for an answer cue");
-    l->logits.assign(row, row + n_vocab_);
-  }
+  flush();
   const double share = ms_since(t0) / static_cast<double>(gen.size());
   for (Leaf* leaf : gen) responses[static_cast<std::size_t>(leaf->member)]->timings.generate_ms += share;
 }

@@ -65,6 +65,9 @@ LlamaSession::LlamaSession(const LlamaConfig& config) : config_(config), cache_(
   cp.n_threads_batch = threads;
   cp.kv_unified = true;  // zero-copy, partial seq_cp; tokens shared by several sequences
   cp.no_perf = true;
+  cp.flash_attn_type = config.flash_attn < 0    ? LLAMA_FLASH_ATTN_TYPE_AUTO
+                       : config.flash_attn == 0 ? LLAMA_FLASH_ATTN_TYPE_DISABLED
+                                                : LLAMA_FLASH_ATTN_TYPE_ENABLED;
   ctx_.reset(llama_init_from_model(model_.get(), cp));
   if (!ctx_) throw Error(ErrorKind::backend, "llama.cpp cannot create a context for " + config.model);
 

@@ -185,6 +185,18 @@ TEST(VigorProtocols, SplitsCitiesLabelsAndResolutionFollowTheSpec) {
   EXPECT_THROW(load_dataset(spec), Error);
 }
 
+TEST(VigorProtocols, CorrectedLabelsAreAlsoFoundInSample4GeosSplitsCorrectedDirectory) {
+  const fs::path root = make_vigor("splits_corrected", true);
+  fs::create_directories(root / "splits__corrected/Chicago");
+  fs::rename(root / "splits/Chicago/pano_label_balanced__corrected.txt",
+             root / "splits__corrected/Chicago/pano_label_balanced__corrected.txt");
+  DatasetSpec spec = parse_dataset_spec("vigor:" + root.string());
+  spec.corrected_labels = true;
+  const auto ds = load_dataset(spec);
+  ASSERT_EQ(ds.queries.size(), 1u);
+  EXPECT_EQ(ds.queries[0].positive.tile_id, kT2);
+}
+
 TEST(VigorReader, AMalformedLabelLineIsAnErrorNamingFileAndLine) {
   const auto root = make_vigor("malformed", false);
   write(fs::path(root) / "splits/Chicago/pano_label_balanced.txt",
@@ -285,6 +297,34 @@ TEST(DatasetCheck, ACleanTreeIsClean) {
   const auto report = check_dataset(parse_dataset_spec("vigor:" + make_vigor("check_clean", true)));
   EXPECT_TRUE(report.clean()) << report.issues.front().to_string();
   EXPECT_EQ(report.n_files_checked, 8u);
+}
+
+}  // namespace
+}  // namespace georank
+
+namespace georank {
+namespace {
+
+TEST(DatasetCheck, ListsEveryBadManifestRowWithItsLine) {
+  const fs::path dir = work_dir("manifest_check");
+  write(dir / "queries.csv", "query_id,path,lat,lon\nq1,q1.jpg,10,20\nq2,q2.jpg,abc,20\nq3,q3.jpg,,\n");
+  write(dir / "gallery.csv", "tile_id,path,lat,lon,m_per_px\nt1,t1.png,10,20,0.1\nt2,t2.png,1,2\n");
+  write(dir / "labels.csv", "query_id,positive,semi_positives\nq1,t1,t2\nq3,t9,\nq7,t1,\n");
+  write(dir / "q1.jpg", "x");
+  const auto report = check_dataset(parse_dataset_spec("manifest:" + dir.string()));
+  std::vector<std::string> lines;
+  for (const auto& i : report.issues) lines.push_back(i.to_string());
+  const auto joined = ::testing::PrintToString(lines);
+  auto has = [&](const std::string& s) { return joined.find(s) != std::string::npos; };
+  EXPECT_TRUE(has((dir / "gallery.csv").string() + ":3: expected 5 fields, got 4")) << joined;
+  EXPECT_TRUE(has((dir / "queries.csv").string() + ":3: bad GPS")) << joined;
+  EXPECT_TRUE(has((dir / "labels.csv").string() + ":2: semi-positive tile 't2' is not in gallery.csv"))
+      << joined;
+  EXPECT_TRUE(has((dir / "labels.csv").string() + ":3: positive tile 't9'")) << joined;
+  EXPECT_TRUE(has((dir / "labels.csv").string() + ":4: query_id 'q7' is not in queries.csv")) << joined;
+  EXPECT_TRUE(has((dir / "t1.png").string() + ": file missing")) << joined;
+  ASSERT_EQ(report.counts.size(), 1u);
+  EXPECT_EQ(report.counts[0].split, "");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -29,6 +30,19 @@ TEST(VlmFixture, SameSeedGivesIdenticalFilesAndOtherSeedsDiffer) {
   EXPECT_NE(read_all(a.text_model), read_all(c.text_model));
   EXPECT_NE(read_all(a.mmproj), read_all(c.mmproj));
   EXPECT_EQ(read_all(a.text_model).size(), read_all(c.text_model).size());
+}
+
+TEST(VlmFixture, TheCliWritesTheSameFilesAsTheLibrary) {
+  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/vlm-fixture-cli";
+  const auto lib = write_vlm_fixture(dir + "/lib", 5);
+  const std::string cmd =
+      std::string(GEORANK_CLI_PATH) + " fixtures vlm --out " + dir + "/cli --seed 5 > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(read_all(dir + "/cli/text.gguf"), read_all(lib.text_model));
+  EXPECT_EQ(read_all(dir + "/cli/mmproj.gguf"), read_all(lib.mmproj));
+  const std::string bad =
+      std::string(GEORANK_CLI_PATH) + " fixtures vlm --out " + dir + "/x --shape huge 2> /dev/null";
+  EXPECT_NE(std::system(bad.c_str()), 0);
 }
 
 TEST(VlmFixture, UnknownShapeIsRejected) {

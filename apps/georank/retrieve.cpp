@@ -1,0 +1,113 @@
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+
+#include "commands.hpp"
+#include "dataset_options.hpp"
+#include "georank/error.hpp"
+#include "georank/image.hpp"
+#include "georank/log.hpp"
+#include "georank/retrieval.hpp"
+
+namespace georank::cli {
+namespace {
+
+struct RetrieveOptions {
+  DatasetOptions data;
+  RetrieveConfig config;
+  std::string out;
+  std::string import_csv;
+  bool k_given = false;
+  bool no_persist = false;
+};
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void run_retrieve(RetrieveOptions& o) {
+  const Dataset ds = load_dataset(o.data.spec());
+  o.config.persist_index = !o.no_persist;
+  nlohmann::json meta;
+  std::vector<QueryRanking> rankings;
+  if (!o.import_csv.empty()) {
+    rankings = read_candidates_csv(o.import_csv);
+    std::erase_if(rankings, [&](const QueryRanking& r) {
+      const bool keep = ds.query_by_id.contains(r.query_id);
+      if (!keep && ds.spec.subset == 0)
+        throw Error(ErrorKind::not_found,
+                    o.import_csv + ": query '" + r.query_id + "' is not in the dataset");
+      return !keep;
+    });
+    if (o.k_given)
+      for (auto& r : rankings)
+        if (r.candidates.size() > o.config.k) r.candidates.resize(o.config.k);
+    annotate(rankings, ds);
+    meta = {{"kind", "import"},
+            {"dataset", to_json(ds.spec)},
+            {"n_queries", rankings.size()},
+            {"n_queries_before_subset", ds.n_queries_total},
+            {"subset", {{"n", ds.spec.subset}, {"seed", ds.spec.seed}}},
+            {"gallery_size", ds.gallery.size()},
+            {"k", o.k_given ? nlohmann::json(o.config.k) : nlohmann::json()},
+            {"source", {{"csv", o.import_csv}, {"sha256", sha256_file(o.import_csv)}}},
+            {"model_fingerprint", nullptr}};
+  } else {
+    if (o.config.query_embeddings.empty() || o.config.gallery_embeddings.empty())
+      throw Error(ErrorKind::invalid_argument,
+                  "retrieve needs --query-embeddings and --gallery-embeddings, or --import-csv");
+    auto res = retrieve(ds, o.config);
+    rankings = std::move(res.rankings);
+    meta = std::move(res.meta);
+  }
+  meta["output"] = o.out;
+  meta["created_utc"] = utc_now();
+  meta["georank_version"] = "0.1.0";
+  write_retrieval_output(rankings, meta, o.out);
+  const std::string meta_path = meta_path_for(o.out);
+  std::size_t with_positive = 0;
+  for (const auto& r : rankings)
+    for (const auto& c : r.candidates) with_positive += c.positive ? 1 : 0;
+  log_info("wrote {} rankings to {} ({} with the positive among the candidates); metadata in {}",
+           rankings.size(), o.out, with_positive, meta_path);
+}
+
+}  // namespace
+
+void add_retrieve(CLI::App& app) {
+  auto* cmd =
+      app.add_subcommand("retrieve", "Top-K aerial tiles per query from embeddings (FAISS), or import a CSV");
+  auto o = std::make_shared<RetrieveOptions>();
+  add_dataset_options(*cmd, o->data);
+  cmd->add_option("--query-embeddings", o->config.query_embeddings,
+                  "Query embeddings Q.npy (Q.ids beside it)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--gallery-embeddings", o->config.gallery_embeddings,
+                  "Gallery embeddings G.npy (G.ids beside it)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--k", o->config.k, "Candidates per query")->capture_default_str();
+  cmd->add_option("--index", o->config.index.factory,
+                  "FAISS factory string: Flat (exact), HNSW32, IVF1024,Flat, ...")
+      ->capture_default_str();
+  cmd->add_option("--search-params", o->config.index.search_params,
+                  "FAISS search parameters, e.g. nprobe=32");
+  cmd->add_option("--threads", o->config.index.n_threads, "Search threads (0: all cores)")
+      ->capture_default_str();
+  cmd->add_flag("--normalize", o->config.normalize, "L2-normalise embeddings first (cosine similarity)");
+  cmd->add_flag("--no-persist-index", o->no_persist, "Do not save/reuse a trained index next to G.npy");
+  cmd->add_option("--import-csv", o->import_csv,
+                  "Import candidates from CSV (query_id,tile_id,score) instead")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", o->out, "Output rankings JSONL (sidecar: <out>.meta.json)")->required();
+  cmd->callback([o, cmd] {
+    o->k_given = cmd->count("--k") > 0;
+    run_retrieve(*o);
+  });
+}
+
+}  // namespace georank::cli

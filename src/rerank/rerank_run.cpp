@@ -1,0 +1,103 @@
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/atomic_file.hpp"
+#include "georank/error.hpp"
+#include "georank/progress.hpp"
+#include "georank/rerank_run.hpp"
+
+namespace georank {
+namespace {
+
+// Forwards to the backend and counts the judgments it computes (without a cache).
+class CountingBackend final : public VlmBackend {
+ public:
+  explicit CountingBackend(VlmBackend& inner) : inner_(inner) {}
+  std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override {
+    n += static_cast<std::int64_t>(requests.size());
+    return inner_.run(requests);
+  }
+  std::string fingerprint() const override { return inner_.fingerprint(); }
+  std::string name() const override { return inner_.name(); }
+  std::int64_t n = 0;
+
+ private:
+  VlmBackend& inner_;
+};
+
+}  // namespace
+
+std::string format_progress(const RerankProgress& p, int bar_width) {
+  const double frac = p.total > 0 ? static_cast<double>(p.done) / static_cast<double>(p.total) : 1.0;
+  const int filled = static_cast<int>(frac * bar_width);
+  const double qps = p.elapsed_s > 0 ? static_cast<double>(p.done) / p.elapsed_s : 0.0;
+  const double cps = p.elapsed_s > 0 ? static_cast<double>(p.backend_calls) / p.elapsed_s : 0.0;
+  const double eta = qps > 0 ? static_cast<double>(p.total - p.done) / qps : std::nan("");
+  return fmt::format("[{}{}] {}/{} queries  {:.2f} q/s  {:.1f} VLM calls/s  {} cached  ETA {}",
+                     std::string(static_cast<std::size_t>(filled), '#'),
+                     std::string(static_cast<std::size_t>(bar_width - filled), '.'), p.done, p.total, qps,
+                     cps, p.cache_hits, p.done == p.total ? "0:00" : format_duration(eta));
+}
+
+RerankRunResult rerank_all(std::span<const QueryRanking> input, const RerankImages& images,
+                           const RerankConfig& config, const PromptTemplate& prompt, VlmBackend& backend,
+                           JudgmentCache* cache, const std::function<void(const RerankProgress&)>& progress) {
+  validate(config);
+  if (!images.query || !images.tile) throw Error(ErrorKind::invalid_argument, "rerank: no image source");
+  const auto start = std::chrono::steady_clock::now();
+  CountingBackend counted(backend);
+  std::unique_ptr<CachingBackend> cached;
+  if (cache) cached = std::make_unique<CachingBackend>(counted, *cache, prompt.sha256);
+  VlmBackend& judge = cached ? static_cast<VlmBackend&>(*cached) : counted;
+
+  RerankRunResult result;
+  result.rankings.reserve(input.size());
+  for (const QueryRanking& q : input) {
+    JudgeImages ji;
+    ji.query = images.query(q);
+    const std::size_t k = std::min(static_cast<std::size_t>(config.k), q.candidates.size());
+    for (std::size_t i = 0; i < k; ++i) ji.candidates.push_back(images.tile(q.candidates[i]));
+    result.rankings.push_back(rerank_query(q, ji, config, prompt, judge, &result.stats));
+    result.backend_calls = counted.n;
+    result.cache_hits = cached ? cached->n_hits() : 0;
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (progress)
+      progress({static_cast<std::int64_t>(result.rankings.size()), static_cast<std::int64_t>(input.size()),
+                result.seconds, result.backend_calls, result.cache_hits});
+  }
+  return result;
+}
+
+nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& prompt,
+                           const VlmBackend& backend, const RerankRunResult& result,
+                           const nlohmann::json& extra) {
+  nlohmann::json j = {
+      {"config", to_json(config)},
+      {"prompt", prompt_record(prompt)},
+      {"backend", {{"name", backend.name()}, {"fingerprint", backend.fingerprint()}}},
+      {"counts",
+       {{"queries", result.stats.n_queries},
+        {"judgments", result.stats.n_judgments},
+        {"rounds", result.stats.n_rounds},
+        {"unparsed", result.stats.n_unparsed},
+        {"backend_calls", result.backend_calls},
+        {"cache_hits", result.cache_hits}}},
+      {"seconds", result.seconds},
+  };
+  if (backend.name() == "simulated") {
+    j["judge"] = "simulated";
+    j["note"] = "SIMULATED judge: these rankings say nothing about any real model.";
+  } else {
+    j["judge"] = "vlm";
+  }
+  for (const auto& [key, value] : extra.items()) j[key] = value;
+  return j;
+}
+
+void write_json_atomic(const nlohmann::json& j, const std::string& path) {
+  write_file_atomic(path, j.dump(2) + "\n");
+}
+
+}  // namespace georank

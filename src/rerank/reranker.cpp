@@ -1,0 +1,263 @@
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "georank/error.hpp"
+#include "georank/rerank.hpp"
+#include "rerank/random.hpp"
+
+namespace georank {
+namespace {
+
+const char* const kStrategies[] = {"pointwise-score",           "pointwise-likert", "pointwise-yesno",
+                                   "pointwise-yesno-reasoning", "pairwise",         "listwise"};
+
+bool is_pointwise(const std::string& s) {
+  return s.starts_with("pointwise");
+}
+
+// JSON has no NaN: unparsed values are written as null.
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
+
+nlohmann::json numbers(const std::vector<double>& v) {
+  nlohmann::json out = nlohmann::json::array();
+  for (double x : v) out.push_back(number(x));
+  return out;
+}
+
+QueryRanking assemble(const QueryRanking& input, int k, const AggregateResult& result,
+                      std::vector<nlohmann::json> evidence) {
+  QueryRanking out;
+  out.query_id = input.query_id;
+  out.gps = input.gps;
+  for (int pos = 0; pos < k; ++pos) {
+    const int c = result.order[static_cast<std::size_t>(pos)];
+    RankedCandidate rc = input.candidates[static_cast<std::size_t>(c)];
+    rc.baseline_rank = c;
+    evidence[static_cast<std::size_t>(c)]["rerank_score"] = number(result.score[static_cast<std::size_t>(c)]);
+    evidence[static_cast<std::size_t>(c)]["score_name"] = result.score_name;
+    rc.evidence = std::move(evidence[static_cast<std::size_t>(c)]);
+    out.candidates.push_back(std::move(rc));
+  }
+  for (std::size_t i = static_cast<std::size_t>(k); i < input.candidates.size(); ++i) {
+    RankedCandidate rc = input.candidates[i];
+    rc.baseline_rank = static_cast<int>(i);
+    rc.evidence = nullptr;
+    out.candidates.push_back(std::move(rc));
+  }
+  return out;
+}
+
+}  // namespace
+
+void validate(const RerankConfig& c) {
+  if (std::find(std::begin(kStrategies), std::end(kStrategies), c.strategy) == std::end(kStrategies))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("strategy: unknown '{}' (pointwise-score, pointwise-likert, pointwise-yesno, "
+                            "pointwise-yesno-reasoning, pairwise, listwise)",
+                            c.strategy));
+  parse_pair_aggregator(c.aggregate);
+  parse_pair_orders(c.orders);
+  if (c.k < 1) throw Error(ErrorKind::invalid_argument, fmt::format("k must be >= 1 (got {})", c.k));
+  if (c.score_mode != "expected" && c.score_mode != "text")
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("score_mode: unknown '{}' (expected, text)", c.score_mode));
+  if (!(c.fusion_alpha >= 0 && c.fusion_alpha <= 1))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("fusion_alpha must be in [0, 1] (got {})", c.fusion_alpha));
+  if (c.listwise_window < 0 || c.listwise_window == 1)
+    throw Error(ErrorKind::invalid_argument, "listwise_window must be 0 (all k) or >= 2");
+  if (c.listwise_stride < 0) throw Error(ErrorKind::invalid_argument, "listwise_stride must be >= 0");
+  if (!(c.bt_regularization > 0)) throw Error(ErrorKind::invalid_argument, "bt_regularization must be > 0");
+}
+
+nlohmann::json to_json(const RerankConfig& c) {
+  return {{"strategy", c.strategy},
+          {"aggregate", c.aggregate},
+          {"orders", c.orders},
+          {"k", c.k},
+          {"seed", c.seed},
+          {"prompt", c.prompt},
+          {"score_mode", c.score_mode},
+          {"fusion_alpha", c.fusion_alpha},
+          {"listwise_window", c.listwise_window},
+          {"listwise_stride", c.listwise_stride},
+          {"bt_regularization", c.bt_regularization}};
+}
+
+RerankConfig rerank_config_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error(ErrorKind::invalid_argument, "rerank config: expected a JSON object");
+  RerankConfig c;
+  for (const auto& [key, value] : j.items()) {
+    try {
+      if (key == "strategy")
+        c.strategy = value.get<std::string>();
+      else if (key == "aggregate")
+        c.aggregate = value.get<std::string>();
+      else if (key == "orders")
+        c.orders = value.get<std::string>();
+      else if (key == "k")
+        c.k = value.get<int>();
+      else if (key == "seed")
+        c.seed = value.get<std::uint64_t>();
+      else if (key == "prompt")
+        c.prompt = value.get<std::string>();
+      else if (key == "score_mode")
+        c.score_mode = value.get<std::string>();
+      else if (key == "fusion_alpha")
+        c.fusion_alpha = value.get<double>();
+      else if (key == "listwise_window")
+        c.listwise_window = value.get<int>();
+      else if (key == "listwise_stride")
+        c.listwise_stride = value.get<int>();
+      else if (key == "bt_regularization")
+        c.bt_regularization = value.get<double>();
+      else
+        throw Error(ErrorKind::invalid_argument, fmt::format("rerank config: unknown key '{}'", key));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("rerank config: bad value for '{}': {}", key, e.what()));
+    }
+  }
+  validate(c);
+  return c;
+}
+
+PromptTemplate prompt_for(const RerankConfig& config) {
+  validate(config);
+  PromptTemplate t = resolve_prompt_template(config.prompt.empty() ? config.strategy : config.prompt);
+  if (t.strategy != config.strategy)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("prompt template '{}' ({}) is written for {}, not {}", t.name, t.source,
+                            t.strategy, config.strategy));
+  return t;
+}
+
+QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, const Judges& judges,
+                         RerankStats* stats) {
+  validate(config);
+  const int k = std::min(config.k, static_cast<int>(input.candidates.size()));
+  const auto tile = [&](int c) { return input.candidates[static_cast<std::size_t>(c)].tile_id; };
+  std::vector<nlohmann::json> evidence(static_cast<std::size_t>(k), nlohmann::json::object());
+  for (auto& e : evidence) e["strategy"] = config.strategy;
+  RerankStats local;
+  AggregateResult result;
+
+  if (config.strategy == "pairwise") {
+    if (!judges.pair) throw Error(ErrorKind::invalid_argument, "pairwise reranking needs a pair judge");
+    const std::uint64_t seed = mix_seed(config.seed, hash_text(input.query_id));
+    ComparisonOracle oracle(*judges.pair, parse_pair_orders(config.orders), seed);
+    result = aggregate_pairwise(parse_pair_aggregator(config.aggregate), k, oracle,
+                                BradleyTerryOptions{.regularization = config.bt_regularization});
+    for (auto& e : evidence) {
+      e["aggregate"] = config.aggregate;
+      e["orders"] = config.orders;
+      e["comparisons"] = nlohmann::json::array();
+    }
+    for (const PairJudgment& j : oracle.judgments()) {
+      const nlohmann::json row = {{"first", tile(j.first)},
+                                  {"second", tile(j.second)},
+                                  {"first_baseline_rank", j.first},
+                                  {"second_baseline_rank", j.second},
+                                  {"p_first", j.p_first},
+                                  {"covered_mass", number(j.covered_mass)},
+                                  {"parsed", j.parsed}};
+      evidence[static_cast<std::size_t>(j.first)]["comparisons"].push_back(row);
+      evidence[static_cast<std::size_t>(j.second)]["comparisons"].push_back(row);
+      local.n_unparsed += j.parsed ? 0 : 1;
+    }
+    local.n_judgments = static_cast<std::int64_t>(oracle.judgments().size());
+    local.n_rounds = oracle.n_rounds();
+  } else if (is_pointwise(config.strategy)) {
+    if (!judges.point) throw Error(ErrorKind::invalid_argument, "pointwise reranking needs a point judge");
+    std::vector<int> ids(static_cast<std::size_t>(k));
+    for (int i = 0; i < k; ++i) ids[static_cast<std::size_t>(i)] = i;
+    const auto got = k > 0 ? judges.point->judge(ids) : std::vector<PointJudgment>{};
+    if (got.size() != ids.size())
+      throw Error(ErrorKind::backend,
+                  fmt::format("point judge returned {} judgments for {}", got.size(), ids.size()));
+    std::vector<double> vlm(ids.size()), retrieval(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      vlm[i] = got[i].normalized;
+      retrieval[i] = input.candidates[i].score;
+    }
+    result = rank_pointwise(vlm, retrieval, config.fusion_alpha);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      const PointJudgment& j = got[i];
+      auto& e = evidence[i];
+      e["score"] = number(j.score);
+      e["normalized"] = number(j.normalized);
+      e["fusion_alpha"] = config.fusion_alpha;
+      e["probs"] = numbers(j.probs);
+      e["covered_mass"] = number(j.covered_mass);
+      e["parsed"] = j.parsed;
+      if (!j.text.empty()) e["text"] = j.text;
+      local.n_unparsed += j.parsed ? 0 : 1;
+    }
+    local.n_judgments = static_cast<std::int64_t>(got.size());
+    local.n_rounds = k > 0 ? 1 : 0;
+  } else {
+    if (!judges.list) throw Error(ErrorKind::invalid_argument, "listwise reranking needs a list judge");
+    const int window = config.listwise_window == 0 ? std::max(k, 2) : config.listwise_window;
+    const int stride = config.listwise_stride == 0 ? std::max(1, window / 2) : config.listwise_stride;
+    std::vector<ListWindow> windows;
+    result = rank_listwise(k, *judges.list, window, stride, &windows);
+    for (auto& e : evidence) e["windows"] = nlohmann::json::array();
+    for (const ListWindow& w : windows) {
+      nlohmann::json labels = nlohmann::json::array();
+      for (int c : w.judgment.window) labels.push_back(tile(c));
+      const nlohmann::json row = {{"start", w.start},
+                                  {"labels", labels},
+                                  {"probs", numbers(w.judgment.probs)},
+                                  {"covered_mass", number(w.judgment.covered_mass)},
+                                  {"parsed", w.judgment.parsed}};
+      for (int c : w.judgment.window) evidence[static_cast<std::size_t>(c)]["windows"].push_back(row);
+      local.n_unparsed += w.judgment.parsed ? 0 : 1;
+    }
+    local.n_judgments = static_cast<std::int64_t>(windows.size());
+    local.n_rounds = static_cast<std::int64_t>(windows.size());
+  }
+
+  if (stats) {
+    stats->n_queries += 1;
+    stats->n_judgments += local.n_judgments;
+    stats->n_rounds += local.n_rounds;
+    stats->n_unparsed += local.n_unparsed;
+  }
+  return assemble(input, k, result, std::move(evidence));
+}
+
+QueryRanking rerank_query(const QueryRanking& input, const JudgeImages& images, const RerankConfig& config,
+                          const PromptTemplate& prompt, VlmBackend& backend, RerankStats* stats) {
+  validate(config);
+  const std::size_t k = std::min(static_cast<std::size_t>(config.k), input.candidates.size());
+  if (images.candidates.size() < k || !images.query)
+    throw Error(ErrorKind::invalid_argument, fmt::format("query {}: {} candidate images for a top-{} rerank",
+                                                         input.query_id, images.candidates.size(), k));
+  if (prompt.strategy != config.strategy)
+    throw Error(ErrorKind::invalid_argument, fmt::format("prompt template '{}' is written for {}, not {}",
+                                                         prompt.name, prompt.strategy, config.strategy));
+  Judges judges;
+  std::unique_ptr<PairJudge> pair;
+  std::unique_ptr<PointJudge> point;
+  std::unique_ptr<ListJudge> list;
+  if (config.strategy == "pairwise")
+    judges.pair = (pair = make_vlm_pair_judge(backend, prompt, images)).get();
+  else if (is_pointwise(config.strategy))
+    judges.point =
+        (point = make_vlm_point_judge(backend, prompt, images,
+                                      config.score_mode == "text" ? ScoreMode::text : ScoreMode::expected))
+            .get();
+  else
+    judges.list = (list = make_vlm_list_judge(backend, prompt, images)).get();
+  QueryRanking out = rerank_with(input, config, judges, stats);
+  // Label every judged candidate with the judge's kind ("simulated" judges say so everywhere).
+  for (auto& c : out.candidates)
+    if (c.evidence.is_object()) c.evidence["judge"] = backend.name();
+  return out;
+}
+
+}  // namespace georank

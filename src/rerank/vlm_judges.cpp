@@ -1,0 +1,255 @@
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "georank/error.hpp"
+#include "georank/log.hpp"
+#include "georank/rerank_judge.hpp"
+
+namespace georank {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The distribution over the answer set: the backend's renormalised probabilities when
+// usable, else a one-hot read from generated text that starts with an answer (servers
+// without log-probabilities). nullopt: no usable answer (counted as unparsed, not an error).
+std::optional<std::vector<double>> answer_distribution(const VlmResponse& r,
+                                                       const std::vector<std::string>& answers) {
+  if (r.probs.size() == answers.size()) {
+    double sum = 0;
+    bool finite = true;
+    for (double p : r.probs) {
+      finite = finite && std::isfinite(p) && p >= 0;
+      sum += p;
+    }
+    if (finite && sum > 0) {
+      std::vector<double> out(r.probs);
+      for (double& p : out) p /= sum;
+      return out;
+    }
+  }
+  std::string text = r.text;
+  text.erase(0, text.find_first_not_of(" \t\n\r*\"'"));
+  std::size_t best = answers.size(), best_len = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i)
+    if (!answers[i].empty() && text.starts_with(answers[i]) && answers[i].size() > best_len) {
+      best = i;
+      best_len = answers[i].size();
+    }
+  // "10" must not be read as "1": the answer has to end at a non-alphanumeric character.
+  if (best < answers.size() &&
+      (text.size() == best_len || !std::isalnum(static_cast<unsigned char>(text[best_len])))) {
+    std::vector<double> out(answers.size(), 0.0);
+    out[best] = 1.0;
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::shared_ptr<const Image>> pick(const JudgeImages& images, std::span<const int> candidates) {
+  std::vector<std::shared_ptr<const Image>> out;
+  for (int c : candidates) {
+    if (c < 0 || static_cast<std::size_t>(c) >= images.candidates.size())
+      throw Error(ErrorKind::invalid_argument, fmt::format("candidate {} is outside the top-K images", c));
+    out.push_back(images.candidates[static_cast<std::size_t>(c)]);
+  }
+  return out;
+}
+
+void check_count(const std::vector<VlmResponse>& got, std::size_t want) {
+  if (got.size() != want)
+    throw Error(ErrorKind::backend,
+                fmt::format("VLM backend returned {} responses for {} requests", got.size(), want));
+}
+
+class VlmPairJudge final : public PairJudge {
+ public:
+  VlmPairJudge(VlmBackend& backend, const PromptTemplate& prompt, JudgeImages images, int* n_requests)
+      : backend_(backend), prompt_(prompt), images_(std::move(images)), n_requests_(n_requests) {
+    if (prompt.strategy != "pairwise")
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("prompt template '{}' is for {}, not pairwise", prompt.name, prompt.strategy));
+  }
+
+  std::vector<PairJudgment> judge(std::span<const std::pair<int, int>> presented) override {
+    std::vector<VlmRequest> requests;
+    for (const auto& [a, b] : presented) {
+      const int ids[2] = {a, b};
+      requests.push_back(render_prompt(prompt_, images_.query, pick(images_, ids)));
+    }
+    const auto responses = backend_.run(requests);
+    check_count(responses, requests.size());
+    if (n_requests_) *n_requests_ += static_cast<int>(requests.size());
+    std::vector<PairJudgment> out;
+    for (std::size_t i = 0; i < presented.size(); ++i) {
+      PairJudgment j{presented[i].first, presented[i].second, 0.5, responses[i].covered_mass, false};
+      if (const auto d = answer_distribution(responses[i], prompt_.answers)) {
+        j.p_first = (*d)[0];
+        j.parsed = true;
+      }
+      out.push_back(j);
+    }
+    return out;
+  }
+
+ private:
+  VlmBackend& backend_;
+  const PromptTemplate& prompt_;
+  JudgeImages images_;
+  int* n_requests_;
+};
+
+class VlmPointJudge final : public PointJudge {
+ public:
+  VlmPointJudge(VlmBackend& backend, const PromptTemplate& prompt, JudgeImages images, ScoreMode mode,
+                int* n_requests)
+      : backend_(backend), prompt_(prompt), images_(std::move(images)), mode_(mode), n_requests_(n_requests) {
+    if (!prompt.strategy.starts_with("pointwise"))
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("prompt template '{}' is for {}, not pointwise", prompt.name, prompt.strategy));
+    yes_no_ = prompt.strategy.starts_with("pointwise-yesno");
+    if (!yes_no_) {
+      for (const auto& a : prompt.answers) {
+        char* end = nullptr;
+        const double v = std::strtod(a.c_str(), &end);
+        if (a.empty() || *end != '\0')
+          throw Error(ErrorKind::invalid_argument,
+                      fmt::format("prompt template '{}': score answer '{}' is not a number", prompt.name, a));
+        values_.push_back(v);
+      }
+      lo_ = *std::min_element(values_.begin(), values_.end());
+      hi_ = *std::max_element(values_.begin(), values_.end());
+    }
+  }
+
+  std::vector<PointJudgment> judge(std::span<const int> candidates) override {
+    std::vector<VlmRequest> requests;
+    for (int c : candidates) {
+      VlmRequest r = render_prompt(prompt_, images_.query, pick(images_, std::span(&c, 1)));
+      if (mode_ == ScoreMode::text && !yes_no_) {
+        // Read the number from a short generated answer instead of scoring the answer set.
+        r.choices.clear();
+        r.generation.max_tokens = std::max(r.generation.max_tokens, 8);
+      }
+      requests.push_back(std::move(r));
+    }
+    std::vector<VlmResponse> responses;
+    try {
+      responses = backend_.run(requests);
+    } catch (const Error& e) {
+      // "Where the vocabulary allows": a model that cannot represent the number answers
+      // rejects the closed set; read a generated number instead.
+      if (e.kind() != ErrorKind::invalid_argument || mode_ != ScoreMode::expected || yes_no_) throw;
+      log_warn(
+          "prompt template '{}': the answer set cannot be scored ({}); reading generated numbers instead",
+          prompt_.name, e.what());
+      mode_ = ScoreMode::text;
+      return judge(candidates);
+    }
+    check_count(responses, requests.size());
+    if (n_requests_) *n_requests_ += static_cast<int>(requests.size());
+    std::vector<PointJudgment> out;
+    for (std::size_t i = 0; i < candidates.size(); ++i) out.push_back(read(candidates[i], responses[i]));
+    return out;
+  }
+
+ private:
+  PointJudgment read(int candidate, const VlmResponse& r) const {
+    PointJudgment j;
+    j.candidate = candidate;
+    j.covered_mass = r.covered_mass;
+    j.text = r.text;
+    j.score = j.normalized = kNaN;
+    j.parsed = false;
+    if (mode_ == ScoreMode::text && !yes_no_) {
+      const auto digit = std::find_if(r.text.begin(), r.text.end(),
+                                      [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+      if (digit != r.text.end()) {
+        const double v = std::clamp(std::strtod(&*digit, nullptr), lo_, hi_);
+        j.score = v;
+        j.normalized = (v - lo_) / (hi_ - lo_);
+        j.parsed = true;
+      }
+      return j;
+    }
+    const auto d = answer_distribution(r, prompt_.answers);
+    if (!d) return j;
+    j.probs = *d;
+    j.parsed = true;
+    if (yes_no_) {
+      j.score = j.normalized = (*d)[0];
+    } else {
+      double ev = 0;
+      for (std::size_t k = 0; k < values_.size(); ++k) ev += (*d)[k] * values_[k];
+      j.score = ev;
+      j.normalized = (ev - lo_) / (hi_ - lo_);
+    }
+    return j;
+  }
+
+  VlmBackend& backend_;
+  const PromptTemplate& prompt_;
+  JudgeImages images_;
+  ScoreMode mode_;
+  int* n_requests_;
+  bool yes_no_ = false;
+  std::vector<double> values_;
+  double lo_ = 0, hi_ = 1;
+};
+
+class VlmListJudge final : public ListJudge {
+ public:
+  VlmListJudge(VlmBackend& backend, const PromptTemplate& prompt, JudgeImages images, int* n_requests)
+      : backend_(backend), prompt_(prompt), images_(std::move(images)), n_requests_(n_requests) {
+    if (prompt.strategy != "listwise")
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("prompt template '{}' is for {}, not listwise", prompt.name, prompt.strategy));
+  }
+
+  ListJudgment judge(std::span<const int> window) override {
+    const VlmRequest request = render_prompt(prompt_, images_.query, pick(images_, window));
+    const auto responses = backend_.run(std::span(&request, 1));
+    check_count(responses, 1);
+    if (n_requests_) *n_requests_ += 1;
+    ListJudgment j;
+    j.window.assign(window.begin(), window.end());
+    j.covered_mass = responses[0].covered_mass;
+    if (const auto d = answer_distribution(responses[0], request.choices)) {
+      j.probs = *d;
+    } else {
+      j.probs.assign(window.size(), 1.0 / static_cast<double>(window.size()));
+      j.parsed = false;
+    }
+    return j;
+  }
+
+ private:
+  VlmBackend& backend_;
+  const PromptTemplate& prompt_;
+  JudgeImages images_;
+  int* n_requests_;
+};
+
+}  // namespace
+
+std::unique_ptr<PairJudge> make_vlm_pair_judge(VlmBackend& backend, const PromptTemplate& prompt,
+                                               JudgeImages images, int* n_requests) {
+  return std::make_unique<VlmPairJudge>(backend, prompt, std::move(images), n_requests);
+}
+
+std::unique_ptr<PointJudge> make_vlm_point_judge(VlmBackend& backend, const PromptTemplate& prompt,
+                                                 JudgeImages images, ScoreMode mode, int* n_requests) {
+  return std::make_unique<VlmPointJudge>(backend, prompt, std::move(images), mode, n_requests);
+}
+
+std::unique_ptr<ListJudge> make_vlm_list_judge(VlmBackend& backend, const PromptTemplate& prompt,
+                                               JudgeImages images, int* n_requests) {
+  return std::make_unique<VlmListJudge>(backend, prompt, std::move(images), n_requests);
+}
+
+}  // namespace georank

@@ -1,0 +1,165 @@
+#include <faiss/AutoTune.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/index_factory.h>
+#include <faiss/index_io.h>
+#include <faiss/utils/distances.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "georank/error.hpp"
+#include "georank/index.hpp"
+
+namespace georank {
+
+struct VectorIndex::Impl {
+  std::unique_ptr<faiss::Index> index;
+  IndexConfig config;
+  bool exact = false;
+};
+
+namespace {
+
+using idx_t = faiss::Index::idx_t;
+
+// Sets the OpenMP thread count for the duration of one call.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n) : previous_(omp_get_max_threads()), active_(n > 0) {
+    if (active_) omp_set_num_threads(n);
+  }
+  ~ThreadScope() {
+    if (active_) omp_set_num_threads(previous_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_;
+  bool active_;
+};
+
+void apply_search_params(faiss::Index* index, const std::string& params) {
+  if (params.empty()) return;
+  try {
+    faiss::ParameterSpace().set_index_parameters(index, params.c_str());
+  } catch (const faiss::FaissException& e) {
+    throw Error(ErrorKind::invalid_argument, "search parameters '" + params + "': " + e.what());
+  }
+}
+
+}  // namespace
+
+VectorIndex::VectorIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
+VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
+VectorIndex::~VectorIndex() = default;
+
+VectorIndex VectorIndex::build(const FloatMatrix& vectors, const IndexConfig& config) {
+  if (vectors.cols == 0) throw Error(ErrorKind::invalid_argument, "cannot index vectors of dimension 0");
+  const ThreadScope threads(config.n_threads);
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  const auto d = static_cast<int>(vectors.cols);
+  const auto n = static_cast<idx_t>(vectors.rows);
+  try {
+    if (config.factory == "Flat") {
+      impl->index = std::make_unique<faiss::IndexFlatIP>(d);
+    } else {
+      impl->index.reset(faiss::index_factory(d, config.factory.c_str(), faiss::METRIC_INNER_PRODUCT));
+    }
+    if (!impl->index->is_trained) impl->index->train(n, vectors.values.data());
+    impl->index->add(n, vectors.values.data());
+  } catch (const faiss::FaissException& e) {
+    throw Error(ErrorKind::invalid_argument, "FAISS index '" + config.factory + "' over " +
+                                                 std::to_string(n) + " x " + std::to_string(d) +
+                                                 " vectors: " + e.what());
+  }
+  impl->exact = dynamic_cast<faiss::IndexFlat*>(impl->index.get()) != nullptr;
+  apply_search_params(impl->index.get(), config.search_params);
+  return VectorIndex(std::move(impl));
+}
+
+VectorIndex VectorIndex::load(const std::string& path, const IndexConfig& config) {
+  if (!std::filesystem::exists(path)) throw Error(ErrorKind::not_found, path + ": no such index file");
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  try {
+    impl->index.reset(faiss::read_index(path.c_str()));
+  } catch (const faiss::FaissException& e) {
+    throw Error(ErrorKind::backend, path + ": cannot read FAISS index: " + e.what());
+  }
+  if (impl->index->metric_type != faiss::METRIC_INNER_PRODUCT)
+    throw Error(ErrorKind::invalid_argument, path + ": index does not use the inner-product metric");
+  impl->exact = dynamic_cast<faiss::IndexFlat*>(impl->index.get()) != nullptr;
+  apply_search_params(impl->index.get(), config.search_params);
+  return VectorIndex(std::move(impl));
+}
+
+void VectorIndex::save(const std::string& path) const {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    faiss::write_index(impl_->index.get(), tmp.c_str());
+  } catch (const faiss::FaissException& e) {
+    std::filesystem::remove(tmp);
+    throw Error(ErrorKind::io, path + ": cannot write FAISS index: " + e.what());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Error(ErrorKind::io, path + ": " + ec.message());
+}
+
+SearchResult VectorIndex::search(const FloatMatrix& queries, std::size_t k) const {
+  if (queries.cols != dim())
+    throw Error(ErrorKind::invalid_argument, "query dimension " + std::to_string(queries.cols) +
+                                                 " differs from the gallery's " + std::to_string(dim()));
+  if (k == 0) throw Error(ErrorKind::invalid_argument, "k must be >= 1");
+  const ThreadScope threads(impl_->config.n_threads);
+  SearchResult r;
+  r.n_queries = queries.rows;
+  r.k = k;
+  r.scores.assign(queries.rows * k, -INFINITY);
+  r.labels.assign(queries.rows * k, -1);
+  if (queries.rows == 0) return r;
+  const int saved_block = faiss::distance_compute_blas_database_bs;
+  faiss::distance_compute_blas_database_bs =
+      static_cast<int>(std::max<std::size_t>(impl_->config.blas_block_rows, 1));
+  struct RestoreBlock {
+    int value;
+    ~RestoreBlock() { faiss::distance_compute_blas_database_bs = value; }
+  } restore{saved_block};
+  try {
+    impl_->index->search(static_cast<idx_t>(queries.rows), queries.values.data(), static_cast<idx_t>(k),
+                         r.scores.data(), r.labels.data());
+  } catch (const faiss::FaissException& e) {
+    throw Error(ErrorKind::backend, std::string("FAISS search failed: ") + e.what());
+  }
+  return r;
+}
+
+std::size_t VectorIndex::size() const {
+  return static_cast<std::size_t>(impl_->index->ntotal);
+}
+std::size_t VectorIndex::dim() const {
+  return static_cast<std::size_t>(impl_->index->d);
+}
+bool VectorIndex::exact() const {
+  return impl_->exact;
+}
+
+void l2_normalize(FloatMatrix& m) {
+  for (std::size_t r = 0; r < m.rows; ++r) {
+    auto row = m.row(r);
+    double s = 0;
+    for (float v : row) s += static_cast<double>(v) * v;
+    if (s <= 0) continue;
+    const auto inv = static_cast<float>(1.0 / std::sqrt(s));
+    for (float& v : row) v *= inv;
+  }
+}
+
+}  // namespace georank

@@ -1,0 +1,229 @@
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <unordered_map>
+
+#include "core/atomic_file.hpp"
+#include "georank/error.hpp"
+#include "georank/image.hpp"
+#include "georank/log.hpp"
+#include "georank/retrieval.hpp"
+
+namespace georank {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Rows of `e` in the order of `wanted` (moved out of `e` when already in that order, so a
+// VIGOR-sized gallery is not copied); throws naming missing ids.
+FloatMatrix select_rows(Embeddings& e, const std::vector<std::string>& wanted, const std::string& what,
+                        const std::string& path) {
+  if (e.ids == wanted) return std::move(e.matrix);
+  std::unordered_map<std::string, std::size_t> row_of;
+  row_of.reserve(e.ids.size());
+  for (std::size_t i = 0; i < e.ids.size(); ++i) row_of.emplace(e.ids[i], i);
+  FloatMatrix m;
+  m.rows = wanted.size();
+  m.cols = e.matrix.cols;
+  m.values.resize(m.rows * m.cols);
+  std::vector<std::string> missing;
+  for (std::size_t r = 0; r < wanted.size(); ++r) {
+    const auto it = row_of.find(wanted[r]);
+    if (it == row_of.end()) {
+      missing.push_back(wanted[r]);
+      continue;
+    }
+    const auto src = e.matrix.row(it->second);
+    std::copy(src.begin(), src.end(), m.values.begin() + static_cast<std::ptrdiff_t>(r * m.cols));
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, missing.size()); ++i)
+      list += (i ? ", '" : "'") + missing[i] + "'";
+    throw Error(ErrorKind::not_found,
+                fmt::format("{}: {} of {} {} have no embedding (e.g. {})", ids_path_for(path), missing.size(),
+                            wanted.size(), what, list));
+  }
+  return m;
+}
+
+json embeddings_info(const std::string& path, const Embeddings& e) {
+  const auto header = read_npy_header(path);
+  json j = {{"path", fs::absolute(path).string()},
+            {"sha256", sha256_file(path)},
+            {"rows", e.matrix.rows},
+            {"dim", e.matrix.cols},
+            {"dtype", header.dtype == NpyDtype::float32 ? "float32" : "float16"}};
+  // Whatever the producer recorded beside the embeddings (`georank embed` writes
+  // embeddings.meta.json with the model fingerprint) is carried along verbatim.
+  fs::path own(path);
+  own.replace_extension(".meta.json");
+  for (const fs::path& side : {own, fs::path(path).parent_path() / "embeddings.meta.json"}) {
+    if (!fs::exists(side)) continue;
+    try {
+      std::ifstream in(side);
+      j["meta"] = json::parse(in);
+      j["meta_file"] = side.string();
+      break;
+    } catch (const json::exception& ex) {
+      log_warn("{}: ignored, not JSON: {}", side.string(), ex.what());
+    }
+  }
+  return j;
+}
+
+double norm_spread(const FloatMatrix& m) {
+  double worst = 0;
+  for (std::size_t r = 0; r < m.rows; ++r) {
+    double s = 0;
+    for (float v : m.row(r)) s += static_cast<double>(v) * v;
+    worst = std::max(worst, std::abs(std::sqrt(s) - 1.0));
+  }
+  return worst;
+}
+
+std::string key_of(const std::string& path, const std::vector<std::string>& ids, const IndexConfig& cfg) {
+  std::string ids_blob;
+  for (const auto& id : ids) ids_blob += id + '\n';
+  const auto ids_hash = sha256_hex({reinterpret_cast<const std::uint8_t*>(ids_blob.data()), ids_blob.size()});
+  const auto mtime = fs::last_write_time(path).time_since_epoch().count();
+  return fmt::format("{}|{}|{}|{}", cfg.factory, fs::file_size(path), mtime, ids_hash);
+}
+
+}  // namespace
+
+std::string index_path_for(const std::string& gallery_npy, const std::string& factory) {
+  std::string f;
+  for (char c : factory)
+    f.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_');
+  fs::path p(gallery_npy);
+  p.replace_extension("." + f + ".faiss");
+  return p.string();
+}
+
+std::string meta_path_for(const std::string& rankings_path) {
+  fs::path p(rankings_path);
+  p.replace_extension(".meta.json");
+  return p.string();
+}
+
+void write_retrieval_output(const std::vector<QueryRanking>& rankings, const json& meta,
+                            const std::string& rankings_path) {
+  write_rankings(rankings, rankings_path);
+  write_file_atomic(meta_path_for(rankings_path), meta.dump(2) + "\n");
+}
+
+RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
+  if (cfg.k == 0) throw Error(ErrorKind::invalid_argument, "--k must be >= 1");
+  const auto t0 = std::chrono::steady_clock::now();
+  Embeddings q_emb = read_embeddings(cfg.query_embeddings);
+  Embeddings g_emb = read_embeddings(cfg.gallery_embeddings);
+  const json q_info = embeddings_info(cfg.query_embeddings, q_emb);
+  const json g_info = embeddings_info(cfg.gallery_embeddings, g_emb);
+  if (q_emb.matrix.cols != g_emb.matrix.cols)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("{} has dimension {} but {} has {}", cfg.query_embeddings, q_emb.matrix.cols,
+                            cfg.gallery_embeddings, g_emb.matrix.cols));
+  std::vector<std::string> query_ids, tile_ids;
+  for (const auto& q : ds.queries) query_ids.push_back(q.id);
+  for (const auto& t : ds.gallery) tile_ids.push_back(t.id);
+  FloatMatrix queries = select_rows(q_emb, query_ids, "queries", cfg.query_embeddings);
+  FloatMatrix gallery = select_rows(g_emb, tile_ids, "gallery tiles", cfg.gallery_embeddings);
+  if (g_emb.ids.size() > tile_ids.size())
+    log_info("{}: {} rows are not in this dataset's gallery and are ignored", cfg.gallery_embeddings,
+             g_emb.ids.size() - tile_ids.size());
+  if (cfg.normalize) {
+    l2_normalize(queries);
+    l2_normalize(gallery);
+  } else if (const double s = std::max(norm_spread(queries), norm_spread(gallery)); s > 1e-3) {
+    log_warn(
+        "embeddings are not unit length (max |norm - 1| = {:.3g}); scores are raw inner products "
+        "(use --normalize for cosine similarity)",
+        s);
+  }
+
+  std::optional<VectorIndex> index;
+  std::string index_file;
+  bool reused = false;
+  if (cfg.index.factory != "Flat" && cfg.persist_index) {
+    index_file = index_path_for(cfg.gallery_embeddings, cfg.index.factory);
+    const std::string key =
+        key_of(cfg.gallery_embeddings, tile_ids, cfg.index) + (cfg.normalize ? "|norm" : "");
+    const std::string key_file = index_file + ".key";
+    std::string old_key;
+    if (fs::exists(index_file) && fs::exists(key_file)) std::getline(std::ifstream(key_file), old_key);
+    if (old_key == key) {
+      index = VectorIndex::load(index_file, cfg.index);
+      reused = true;
+      log_info("reusing index {}", index_file);
+    } else {
+      index = VectorIndex::build(gallery, cfg.index);
+      index->save(index_file);
+      write_file_atomic(key_file, key + "\n");
+    }
+  } else {
+    index = VectorIndex::build(gallery, cfg.index);
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  const SearchResult res = index->search(queries, cfg.k);
+  const auto t2 = std::chrono::steady_clock::now();
+
+  RetrieveResult out;
+  for (std::size_t qi = 0; qi < res.n_queries; ++qi) {
+    QueryRanking r{ds.queries[qi].id, std::nullopt, {}};
+    for (std::size_t j = 0; j < res.k; ++j) {
+      const auto label = res.labels[qi * res.k + j];
+      if (label < 0) break;
+      RankedCandidate c;
+      c.tile_id = ds.gallery[static_cast<std::size_t>(label)].id;
+      c.score = res.scores[qi * res.k + j];
+      r.candidates.push_back(std::move(c));
+    }
+    out.rankings.push_back(std::move(r));
+  }
+  annotate(out.rankings, ds);
+
+  json fingerprint;
+  bool random_weights = false;
+  for (const auto* info : {&q_info, &g_info}) {
+    if (!info->contains("meta") || !(*info)["meta"].is_object()) continue;
+    const json& m = (*info)["meta"];
+    for (const char* key : {"model_fingerprint", "model_sha256", "fingerprint"})
+      if (m.contains(key) && fingerprint.is_null()) fingerprint = m[key];
+    if (fingerprint.is_null() && m.contains("model") && m["model"].is_object() &&
+        m["model"].contains("fingerprint"))
+      fingerprint = m["model"]["fingerprint"];
+    random_weights = random_weights || m.value("random_weights", false);
+  }
+  out.meta = {{"kind", "retrieval"},
+              {"dataset", to_json(ds.spec)},
+              {"n_queries", ds.queries.size()},
+              {"n_queries_before_subset", ds.n_queries_total},
+              {"subset", {{"n", ds.spec.subset}, {"seed", ds.spec.seed}}},
+              {"gallery_size", ds.gallery.size()},
+              {"k", cfg.k},
+              {"index",
+               {{"factory", cfg.index.factory},
+                {"exact", index->exact()},
+                {"search_params", cfg.index.search_params},
+                {"threads", cfg.index.n_threads},
+                {"file", index_file.empty() ? json() : json(index_file)},
+                {"reused", reused}}},
+              {"normalize", cfg.normalize},
+              {"query_embeddings", q_info},
+              {"gallery_embeddings", g_info},
+              {"model_fingerprint", fingerprint},
+              {"random_weights", random_weights},
+              {"timing_s",
+               {{"load_and_index", std::chrono::duration<double>(t1 - t0).count()},
+                {"search", std::chrono::duration<double>(t2 - t1).count()}}}};
+  if (random_weights)
+    out.meta["note"] = "embeddings from a random-weight encoder: rankings and their metrics mean nothing";
+  return out;
+}
+
+}  // namespace georank

@@ -1,0 +1,183 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "georank/error.hpp"
+#include "georank/judgment_cache.hpp"
+
+namespace georank {
+namespace {
+
+std::shared_ptr<const Image> solid(std::uint8_t value) {
+  auto img = std::make_shared<Image>();
+  img->width = 2;
+  img->height = 2;
+  img->rgb.assign(12, value);
+  img->finalize();
+  return img;
+}
+
+// Counts the requests it answers; the answer depends on the request text and images.
+class CountingBackend : public VlmBackend {
+ public:
+  std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override {
+    ++n_runs;
+    std::vector<VlmResponse> out;
+    for (const auto& r : requests) {
+      ++n_requests;
+      VlmResponse resp;
+      const double x = 1.0 / (3.0 + static_cast<double>(r.images.back()->rgb[0]) +
+                              static_cast<double>(r.messages[0].content.size()));
+      resp.probs = {x, 1 - x};
+      resp.logprobs = {std::log(x * 0.9), std::log((1 - x) * 0.9)};
+      resp.covered_mass = 0.9;
+      resp.text = "because " + std::to_string(n_requests);
+      resp.timings.prompt_ms = 12.5;
+      out.push_back(resp);
+    }
+    return out;
+  }
+  std::string fingerprint() const override { return "text:abc+mmproj:def"; }
+  std::string name() const override { return "counting"; }
+  int n_runs = 0;
+  int n_requests = 0;
+};
+
+VlmRequest request(std::uint8_t candidate, const std::string& text = "Which?") {
+  VlmRequest r;
+  r.images = {solid(0), solid(candidate)};
+  r.messages = {{"user", text + " " + kMediaMarker + kMediaMarker}};
+  r.choices = {"Yes", "No"};
+  return r;
+}
+
+class JudgmentCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::string(GEORANK_TEST_WORK_DIR) + "/judgment_cache_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  std::string db() const { return dir_ + "/judgments.sqlite"; }
+  std::string dir_;
+};
+
+TEST_F(JudgmentCacheTest, ASecondRunMakesZeroBackendCallsAndReturnsIdenticalValues) {
+  std::vector<VlmRequest> batch = {request(1), request(2), request(3)};
+  CountingBackend inner;
+  std::vector<VlmResponse> first, second;
+  {
+    JudgmentCache cache(db());
+    CachingBackend cached(inner, cache, "prompt-hash");
+    first = cached.run(batch);
+    EXPECT_EQ(inner.n_requests, 3);
+    EXPECT_EQ(cache.size(), 3);
+  }
+  {
+    JudgmentCache cache(db());  // reopened: the judgments are on disk
+    CachingBackend cached(inner, cache, "prompt-hash");
+    second = cached.run(batch);
+    EXPECT_EQ(cached.n_hits(), 3);
+    EXPECT_EQ(cached.n_misses(), 0);
+  }
+  EXPECT_EQ(inner.n_runs, 1);
+  EXPECT_EQ(inner.n_requests, 3);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(first[i].probs, second[i].probs);  // bit-identical doubles
+    EXPECT_EQ(first[i].logprobs, second[i].logprobs);
+    EXPECT_EQ(first[i].text, second[i].text);
+    EXPECT_EQ(second[i].timings.prompt_ms, 0.0);  // nothing was computed the second time
+  }
+}
+
+TEST_F(JudgmentCacheTest, OnlyMissesReachTheBackendInOneBatch) {
+  CountingBackend inner;
+  JudgmentCache cache(db());
+  CachingBackend cached(inner, cache);
+  const std::vector<VlmRequest> a = {request(1), request(2)};
+  cached.run(a);
+  const std::vector<VlmRequest> b = {request(2), request(3), request(1), request(4), request(3)};
+  const auto got = cached.run(b);
+  EXPECT_EQ(inner.n_runs, 2);
+  EXPECT_EQ(inner.n_requests, 4);  // 1, 2, then 3 and 4 (3 asked once although listed twice)
+  EXPECT_EQ(got[1].text, got[4].text);
+  EXPECT_EQ(cache.size(), 4);
+}
+
+TEST_F(JudgmentCacheTest, EveryKeyComponentSeparatesJudgments) {
+  const VlmRequest base = request(1);
+  const auto key = [&](const VlmRequest& r, const std::string& fp = "m", const std::string& be = "b",
+                       const std::string& prompt = "p") { return judgment_key(fp, be, prompt, r).digest(); };
+  const std::string k0 = key(base);
+  EXPECT_EQ(k0, key(request(1)));
+  EXPECT_NE(k0, key(base, "other-model"));
+  EXPECT_NE(k0, key(base, "m", "other-backend"));
+  EXPECT_NE(k0, key(base, "m", "b", "other-prompt"));
+  EXPECT_NE(k0, key(request(2)));
+  VlmRequest swapped = base;
+  std::swap(swapped.images[0], swapped.images[1]);
+  EXPECT_NE(k0, key(swapped));  // image order matters
+  VlmRequest answers = base;
+  answers.choices = {"No", "Yes"};
+  EXPECT_NE(k0, key(answers));
+  VlmRequest gen = base;
+  gen.generation.max_tokens = 32;
+  EXPECT_NE(k0, key(gen));
+  EXPECT_NE(k0, key(request(1, "Other text")));
+}
+
+TEST_F(JudgmentCacheTest, DatabaseIsInWalModeAndStoringAKeyTwiceIsRefused) {
+  {
+    JudgmentCache cache(db());
+    const std::vector<std::pair<JudgmentKey, VlmResponse>> rows = {
+        {judgment_key("m", "b", "p", request(1)), {}}};
+    cache.store(rows);
+    EXPECT_THROW(cache.store(rows), Error);
+    EXPECT_EQ(cache.size(), 1);
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &s, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
+  sqlite3_finalize(s);
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT backend, prompt_sha256, answers FROM judgments", -1, &s, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "b");
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 2)), "[\"Yes\",\"No\"]");
+  sqlite3_finalize(s);
+  sqlite3_close(raw);
+}
+
+TEST(JudgmentCacheJson, ResponsesRoundTripExactlyIncludingNonFiniteValues) {
+  VlmResponse r;
+  r.logprobs = {-0.1234567890123456789, -std::numeric_limits<double>::infinity()};
+  r.probs = {1.0 / 3.0, std::numeric_limits<double>::quiet_NaN()};
+  r.covered_mass = 0.7000000000000001;
+  r.text = "é \"quoted\"";
+  const VlmResponse back = response_from_json(nlohmann::json::parse(response_to_json(r).dump()));
+  EXPECT_EQ(back.logprobs[0], r.logprobs[0]);
+  EXPECT_TRUE(std::isinf(back.logprobs[1]) && back.logprobs[1] < 0);
+  EXPECT_EQ(back.probs[0], r.probs[0]);
+  EXPECT_TRUE(std::isnan(back.probs[1]));
+  EXPECT_EQ(back.covered_mass, r.covered_mass);
+  EXPECT_EQ(back.text, r.text);
+}
+
+TEST(JudgmentCacheErrors, AFileThatIsNotADatabaseIsAnError) {
+  const std::string path = std::string(GEORANK_TEST_WORK_DIR) + "/not_a_db.sqlite";
+  std::filesystem::create_directories(GEORANK_TEST_WORK_DIR);
+  FILE* f = std::fopen(path.c_str(), "wb");
+  std::fputs("this is not sqlite, just some text that is long enough to look like a header", f);
+  std::fclose(f);
+  EXPECT_THROW(JudgmentCache cache(path), Error);
+}
+
+}  // namespace
+}  // namespace georank

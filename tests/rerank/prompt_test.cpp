@@ -1,0 +1,143 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "georank/error.hpp"
+#include "georank/rerank_prompt.hpp"
+
+namespace georank {
+namespace {
+
+std::shared_ptr<const Image> solid(std::uint8_t value) {
+  auto img = std::make_shared<Image>();
+  img->width = 2;
+  img->height = 2;
+  img->rgb.assign(12, value);
+  img->finalize();
+  return img;
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(PromptTemplates, EveryBuiltinTemplateParsesAndDescribesTheImages) {
+  const auto names = builtin_prompt_names();
+  for (const char* expected : {"pairwise", "pointwise-score", "pointwise-likert", "pointwise-yesno",
+                               "pointwise-yesno-reasoning", "listwise"})
+    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
+  for (const auto& name : names) {
+    const PromptTemplate t = builtin_prompt_template(name);
+    EXPECT_EQ(t.name, name);
+    EXPECT_NE(t.user.find("street-level panorama (or photo)"), std::string::npos) << name;
+    EXPECT_NE(t.user.find("top-down aerial/satellite tile"), std::string::npos) << name;
+    EXPECT_EQ(t.sha256.size(), 64u);
+  }
+}
+
+TEST(PromptTemplates, BuiltinTextIsTheRepositoryFileAndItsHashIsSha256OfIt) {
+  const PromptTemplate t = builtin_prompt_template("pairwise");
+  const PromptTemplate f = load_prompt_template(std::string(GEORANK_SOURCE_DIR) + "/prompts/pairwise.toml");
+  EXPECT_EQ(t.text, f.text);
+  EXPECT_EQ(t.sha256, f.sha256);
+  EXPECT_EQ(t.sha256, sha256_hex({reinterpret_cast<const std::uint8_t*>(f.text.data()), f.text.size()}));
+  EXPECT_EQ(t.source, "builtin:pairwise.toml");
+}
+
+TEST(PromptTemplates, PairwiseRequestPutsTheQueryFirstAndOneMarkerPerImage) {
+  const PromptTemplate t = builtin_prompt_template("pairwise");
+  const auto q = solid(1), a = solid(2), b = solid(3);
+  const std::vector<std::shared_ptr<const Image>> cands = {a, b};
+  const VlmRequest r = render_prompt(t, q, cands);
+  ASSERT_EQ(r.images.size(), 3u);
+  EXPECT_EQ(r.images[0]->id, q->id);
+  EXPECT_EQ(r.images[1]->id, a->id);
+  EXPECT_EQ(r.images[2]->id, b->id);
+  EXPECT_EQ(r.choices, (std::vector<std::string>{"A", "B"}));
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(count(r.messages[1].content, kMediaMarker), 3u);
+  EXPECT_EQ(r.messages[1].content.find('{'), std::string::npos);
+}
+
+TEST(PromptTemplates, ListwiseLabelsCandidatesOneToNAndAnswersWithTheLabels) {
+  const PromptTemplate t = builtin_prompt_template("listwise");
+  std::vector<std::shared_ptr<const Image>> cands = {solid(2), solid(3), solid(4), solid(5)};
+  const VlmRequest r = render_prompt(t, solid(1), cands);
+  EXPECT_EQ(r.images.size(), 5u);
+  EXPECT_EQ(r.choices, (std::vector<std::string>{"1", "2", "3", "4"}));
+  const std::string& u = r.messages.back().content;
+  EXPECT_EQ(count(u, kMediaMarker), 5u);
+  EXPECT_NE(u.find("Tile 4: "), std::string::npos);
+  EXPECT_NE(u.find("labelled 1, 2, 3, 4"), std::string::npos);
+}
+
+TEST(PromptTemplates, DirectScoreAnswersAreTheIntegersZeroToHundred) {
+  const PromptTemplate t = builtin_prompt_template("pointwise-score");
+  ASSERT_EQ(t.answers.size(), 101u);
+  EXPECT_EQ(t.answers.front(), "0");
+  EXPECT_EQ(t.answers.back(), "100");
+}
+
+TEST(PromptTemplates, ReasoningTemplateGeneratesThenScoresAfterTheCue) {
+  const PromptTemplate t = builtin_prompt_template("pointwise-yesno-reasoning");
+  std::vector<std::shared_ptr<const Image>> cands = {solid(2)};
+  const VlmRequest r = render_prompt(t, solid(1), cands);
+  EXPECT_GT(r.generation.max_tokens, 0);
+  EXPECT_FALSE(r.answer_cue.empty());
+  EXPECT_EQ(r.choices, (std::vector<std::string>{"Yes", "No"}));
+}
+
+TEST(PromptTemplates, AUserFileOverridesTheBuiltinAndItsExactTextIsHashed) {
+  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/prompt_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/mine.toml";
+  const std::string text =
+      "name = \"mine\"\nstrategy = \"pairwise\"\nuser = \"\"\"Ground {query} then {second} and "
+      "{first}?\"\"\"\n"
+      "answers = [\"1\", \"2\"]  # first, second\n";
+  std::ofstream(path) << text;
+  const PromptTemplate t = resolve_prompt_template(path);
+  EXPECT_EQ(t.name, "mine");
+  EXPECT_EQ(t.text, text);
+  EXPECT_EQ(t.sha256, sha256_hex({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}));
+  const auto q = solid(1), a = solid(2), b = solid(3);
+  const std::vector<std::shared_ptr<const Image>> cands = {a, b};
+  const VlmRequest r = render_prompt(t, q, cands);
+  // The markers follow the text: query, then the second candidate, then the first.
+  EXPECT_EQ(r.images[1]->id, b->id);
+  EXPECT_EQ(r.images[2]->id, a->id);
+  EXPECT_TRUE(r.messages.size() == 1 && r.messages[0].role == "user");
+}
+
+TEST(PromptTemplates, MalformedTemplatesAreRejectedWithTheLine) {
+  const auto bad = [](const std::string& text) {
+    try {
+      parse_prompt_template(text, "x.toml");
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(
+      bad("name = \"a\"\nstrategy = \"pairwise\"\nanswers = [\"A\",\"B\"]\n").find("missing key 'user'"),
+      std::string::npos);
+  EXPECT_NE(
+      bad("name = \"a\"\nstrategy = \"pairwise\"\nuser = \"{query}\nanswers = [\"A\"]\n").find("x.toml:3"),
+      std::string::npos);
+  EXPECT_NE(bad("name = \"a\"\nstrategy = \"nope\"\nuser = \"{query}\"\nanswers = [\"A\",\"B\"]\n")
+                .find("unknown strategy"),
+            std::string::npos);
+  EXPECT_NE(bad("name = \"a\"\nstrategy = \"pairwise\"\nuser = \"{query}\"\nanswers = [\"A\",\"B\"]\ncolour "
+                "= \"x\"\n")
+                .find("unknown key 'colour'"),
+            std::string::npos);
+  EXPECT_THROW(builtin_prompt_template("no-such"), Error);
+}
+
+}  // namespace
+}  // namespace georank

@@ -1,0 +1,69 @@
+#pragma once
+// The tiny ConvNeXt encoder fixture (tests/fixtures/make_encoder.py).
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "georank/image.hpp"
+#include "support/subprocess.hpp"
+
+namespace georank::test {
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Folder holding the fixture (encoder.onnx + card, separate.card.json, checkpoint.pth,
+/// images/, reference.json). Generated on first use with GEORANK_PYTHON; the folder name
+/// carries a hash of the generator scripts, so editing them makes a fresh fixture.
+inline std::string encoder_fixture_dir() {
+  namespace fs = std::filesystem;
+  const std::string src = GEORANK_SOURCE_DIR;
+  const std::string script = src + "/tests/fixtures/make_encoder.py";
+  const std::string material = read_text(script) + read_text(src + "/scripts/encoder_export.py");
+  const std::string hash =
+      sha256_hex(std::span(reinterpret_cast<const std::uint8_t*>(material.data()), material.size()))
+          .substr(0, 16);
+  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/encoder-fixture-" + hash;
+  if (fs::exists(dir + "/reference.json")) return dir;
+  // Generate beside the final folder and rename: parallel test processes never see a half-written fixture.
+  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
+  fs::remove_all(tmp);
+  const auto r = run_command(std::string(GEORANK_PYTHON) + " " + shell_quote(script) + " --out " +
+                             shell_quote(tmp) + " --seed 7");
+  if (r.exit_code != 0) throw std::runtime_error("make_encoder.py failed: " + r.err);
+  std::error_code ec;
+  fs::rename(tmp, dir, ec);
+  if (ec) fs::remove_all(tmp);  // another process finished first
+  return dir;
+}
+
+struct ReferenceImage {
+  std::string path;
+  int width = 0;
+  int height = 0;
+  std::vector<float> embedding;
+};
+
+/// PyTorch's embeddings of the fixture images, per view ("ground" / "aerial").
+inline std::vector<ReferenceImage> reference_images(const std::string& dir, const std::string& view) {
+  const auto j = nlohmann::json::parse(read_text(dir + "/reference.json"));
+  std::vector<ReferenceImage> out;
+  for (const auto& e : j.at(view)) {
+    out.push_back({dir + "/" + e.at("image").get<std::string>(), e.at("width").get<int>(),
+                   e.at("height").get<int>(), e.at("embedding").get<std::vector<float>>()});
+  }
+  return out;
+}
+
+}  // namespace georank::test
