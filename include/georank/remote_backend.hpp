@@ -50,11 +50,22 @@ struct RemoteConfig {
 ///   message, which llama-server and SGLang/vLLM continue instead of closing.
 /// - Raw prompts (`raw_prompt`) need llama-server: they go to its `/completion` endpoint with
 ///   the server's own media marker (from `/props`) in place of each kMediaMarker.
-/// - A choice is scored from the `top_logprobs` of the first answer position: tokens whose
-///   text equals the choice with or without leading whitespace are summed (distinct token
-///   ids); a choice that is only a prefix-match is followed one token further with that token
-///   prefilled (one request per extra position). A choice absent from the top list gets the
-///   smallest log-probability shown and is flagged in `VlmResponse::choice_not_in_top`.
+/// - Choices are scored from the `top_logprobs` of the answer positions (temperature 0,
+///   one token per request). llama-server dialect: the variants `c` and ` c` are tokenised
+///   by the server's /tokenize as continuations of the prompt's text after its last image
+///   (chat prompts rendered by its /apply-template), exactly as the in-process backend does;
+///   their tokens are found by id, multi-token variants position by position with the earlier
+///   tokens prefilled, and the variants' probabilities are summed. openai dialect: tokens
+///   whose text equals the choice with or without leading spaces are summed; a choice that
+///   only prefix-matches is followed one token further with that token prefilled. A choice
+///   found in no top list gets the smallest log-probability shown and is flagged in
+///   `VlmResponse::choice_not_in_top`.
+/// - Generation (`generation.max_tokens > 0`) is one request with max_tokens, stop,
+///   temperature and seed; the choices are then scored after prefill + text + answer_cue.
+/// - `n_prompt_tokens` is the server's `usage.prompt_tokens` (of the prompt before any
+///   generation), `n_decoded_tokens` what it evaluated after its prompt cache, summed over
+///   the requests; `n_image_tokens` is -1 (servers do not report it); `timings.prompt_ms`
+///   and `generate_ms` are the server's, `score_ms` the wall time of the scoring requests.
 /// - Server log-probabilities below -1e4 (-FLT_MAX, -inf sent as null) are clamped to -1e4.
 ///
 /// Thread-safety: one `run()` at a time per backend object; it runs requests concurrently

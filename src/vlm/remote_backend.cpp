@@ -12,8 +12,8 @@
 
 #include "georank/error.hpp"
 #include "georank/log.hpp"
+#include "vlm/remote_answer.hpp"
 #include "vlm/remote_http.hpp"
-#include "vlm/remote_logprobs.hpp"
 #include "vlm/remote_scoring.hpp"
 
 namespace georank {
@@ -71,65 +71,6 @@ std::string replace_markers(const std::string& text, const std::string& marker) 
   std::string out = pieces.front();
   for (std::size_t i = 1; i < pieces.size(); ++i) out += marker + pieces[i];
   return out;
-}
-
-int json_int(const json& j, const char* key, int fallback = 0) {
-  if (auto it = j.find(key); it != j.end() && it->is_number()) return it->get<int>();
-  return fallback;
-}
-
-double json_double(const json& j, const char* key, double fallback = 0) {
-  if (auto it = j.find(key); it != j.end() && it->is_number()) return it->get<double>();
-  return fallback;
-}
-
-/// Token counts and server timings of one answer, in either dialect.
-struct AnswerStats {
-  int n_prompt = 0;
-  int n_generated = 0;
-  int n_decoded = 0;  ///< prompt tokens the server actually evaluated (after its cache) + generated
-  double prompt_ms = 0;
-  double predicted_ms = 0;
-};
-
-AnswerStats answer_stats(const json& body) {
-  AnswerStats s;
-  if (auto usage = body.find("usage"); usage != body.end() && usage->is_object()) {
-    s.n_prompt = json_int(*usage, "prompt_tokens");
-    s.n_generated = json_int(*usage, "completion_tokens");
-  } else {
-    s.n_prompt = json_int(body, "tokens_evaluated");
-    s.n_generated = json_int(body, "tokens_predicted");
-  }
-  s.n_decoded = s.n_prompt + s.n_generated;
-  if (auto t = body.find("timings"); t != body.end() && t->is_object()) {
-    s.prompt_ms = json_double(*t, "prompt_ms");
-    s.predicted_ms = json_double(*t, "predicted_ms");
-    if (t->contains("prompt_n")) s.n_decoded = json_int(*t, "prompt_n") + json_int(*t, "predicted_n");
-  }
-  return s;
-}
-
-std::string generated_text(const json& body) {
-  if (auto choices = body.find("choices");
-      choices != body.end() && choices->is_array() && !choices->empty()) {
-    const json& c0 = choices->front();
-    if (auto msg = c0.find("message"); msg != c0.end() && msg->is_object()) {
-      if (auto content = msg->find("content"); content != msg->end() && content->is_string())
-        return content->get<std::string>();
-    }
-    if (auto text = c0.find("text"); text != c0.end() && text->is_string()) return text->get<std::string>();
-  }
-  if (auto content = body.find("content"); content != body.end() && content->is_string())
-    return content->get<std::string>();
-  return {};
-}
-
-std::string check_has_text(const json& body) {
-  if (!body.is_object()) return "the answer is not a JSON object";
-  const bool has = (body.contains("choices") && body["choices"].is_array() && !body["choices"].empty()) ||
-                   (body.contains("content") && body["content"].is_string());
-  return has ? std::string() : "the answer carries no generated text";
 }
 
 /// One server: its address, what was learned about it, and one session per request slot.
@@ -447,7 +388,7 @@ class RemoteBackend final : public VlmBackend {
     body["seed"] = g.seed;
     if (!g.stop.empty()) body["stop"] = g.stop;
     const std::string path = p.raw ? "/completion" : "/v1/chat/completions";
-    auto reply = s.post_json(path, body, check_has_text);
+    auto reply = s.post_json(path, body, remote::check_has_text);
     if (reply.status >= 300) throw rejected(e, path, reply);
     return std::move(reply.body);
   }
@@ -502,11 +443,11 @@ class RemoteBackend final : public VlmBackend {
     if (r.generation.max_tokens > 0) {
       const auto start = Clock::now();
       const json body = generate_call(e, s, prompt, suffix, r.generation);
-      resp.text = generated_text(body);
+      resp.text = remote::generated_text(body);
       // llama-server echoes a prefilled assistant message in the answer; vLLM does not.
       if (!r.raw_prompt && !suffix.empty() && resp.text.rfind(suffix, 0) == 0)
         resp.text.erase(0, suffix.size());
-      const AnswerStats st = answer_stats(body);
+      const remote::AnswerStats st = remote::answer_stats(body);
       resp.n_prompt_tokens = st.n_prompt;
       resp.n_generated_tokens = st.n_generated;
       resp.n_decoded_tokens += st.n_decoded;
@@ -520,7 +461,7 @@ class RemoteBackend final : public VlmBackend {
     bool root = true;
     const remote::NextAlternatives next = [&](const std::string& continuation) {
       const json body = score_call(e, s, prompt, suffix + continuation);
-      const AnswerStats st = answer_stats(body);
+      const remote::AnswerStats st = remote::answer_stats(body);
       if (root && r.generation.max_tokens <= 0) resp.n_prompt_tokens = st.n_prompt;
       root = false;
       resp.n_decoded_tokens += st.n_decoded;

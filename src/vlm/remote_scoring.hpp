@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "vlm/remote_logprobs.hpp"
+#include "vlm/remote_answer.hpp"
 
 namespace georank::remote {
 

@@ -1,4 +1,4 @@
-#include "vlm/remote_logprobs.hpp"
+#include "vlm/remote_answer.hpp"
 
 #include <fmt/format.h>
 
@@ -58,6 +58,16 @@ const json* first_position(const json& body) {
       probs != body.end() && probs->is_array() && !probs->empty())
     return &probs->front();
   return nullptr;
+}
+
+int json_int(const json& j, const char* key, int fallback = 0) {
+  if (auto it = j.find(key); it != j.end() && it->is_number()) return it->get<int>();
+  return fallback;
+}
+
+double json_double(const json& j, const char* key, double fallback = 0) {
+  if (auto it = j.find(key); it != j.end() && it->is_number()) return it->get<double>();
+  return fallback;
 }
 
 std::string_view strip_leading_space(std::string_view s) {
@@ -151,6 +161,46 @@ ChoiceMatch match_choice(const std::vector<TokenLogprob>& alternatives, const st
     out.logprob = alternatives.empty() ? kMinLogprob : smallest;
   }
   return out;
+}
+
+AnswerStats answer_stats(const json& body) {
+  AnswerStats s;
+  if (auto usage = body.find("usage"); usage != body.end() && usage->is_object()) {
+    s.n_prompt = json_int(*usage, "prompt_tokens");
+    s.n_generated = json_int(*usage, "completion_tokens");
+  } else {
+    s.n_prompt = json_int(body, "tokens_evaluated");
+    s.n_generated = json_int(body, "tokens_predicted");
+  }
+  s.n_decoded = s.n_prompt + s.n_generated;
+  if (auto t = body.find("timings"); t != body.end() && t->is_object()) {
+    s.prompt_ms = json_double(*t, "prompt_ms");
+    s.predicted_ms = json_double(*t, "predicted_ms");
+    if (t->contains("prompt_n")) s.n_decoded = json_int(*t, "prompt_n") + json_int(*t, "predicted_n");
+  }
+  return s;
+}
+
+std::string generated_text(const json& body) {
+  if (auto choices = body.find("choices");
+      choices != body.end() && choices->is_array() && !choices->empty()) {
+    const json& c0 = choices->front();
+    if (auto msg = c0.find("message"); msg != c0.end() && msg->is_object()) {
+      if (auto content = msg->find("content"); content != msg->end() && content->is_string())
+        return content->get<std::string>();
+    }
+    if (auto text = c0.find("text"); text != c0.end() && text->is_string()) return text->get<std::string>();
+  }
+  if (auto content = body.find("content"); content != body.end() && content->is_string())
+    return content->get<std::string>();
+  return {};
+}
+
+std::string check_has_text(const json& body) {
+  if (!body.is_object()) return "the answer is not a JSON object";
+  const bool has = (body.contains("choices") && body["choices"].is_array() && !body["choices"].empty()) ||
+                   (body.contains("content") && body["content"].is_string());
+  return has ? std::string() : "the answer carries no generated text";
 }
 
 }  // namespace georank::remote

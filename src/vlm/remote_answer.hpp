@@ -1,6 +1,7 @@
 #pragma once
-// Reading answer log-probabilities out of the dialects of OpenAI-compatible servers and
-// matching closed-set choices against them. Pure functions (no I/O).
+// Reading the answers of OpenAI-compatible servers (chat completions and llama-server's
+// /completion): log-probabilities, generated text, token counts and timings; matching
+// closed-set choices against token texts. Pure functions (no I/O).
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -46,5 +47,22 @@ struct ChoiceMatch {
 /// and "▁A" all mean "A"; equal matches with distinct ids (or texts) are summed.
 ChoiceMatch match_choice(const std::vector<TokenLogprob>& alternatives, const std::string& remaining,
                          bool at_answer_start);
+
+/// Token counts and server timings of one answer, in either dialect.
+struct AnswerStats {
+  int n_prompt = 0;
+  int n_generated = 0;
+  int n_decoded = 0;  ///< prompt tokens the server evaluated (after its prompt cache) + generated
+  double prompt_ms = 0;
+  double predicted_ms = 0;
+};
+AnswerStats answer_stats(const nlohmann::json& body);
+
+/// The generated text of a chat completion (`message.content`), a completion (`text`) or a
+/// llama-server /completion answer (`content`); empty when absent.
+std::string generated_text(const nlohmann::json& body);
+
+/// "" when `body` carries generated text, else what is missing.
+std::string check_has_text(const nlohmann::json& body);
 
 }  // namespace georank::remote
