@@ -114,8 +114,10 @@ void run_experiment(const std::string& config_path, bool dry_run) {
   parser.parse(reversed);
   const Dataset ds = load_dataset(data.spec());
   std::vector<Row> rows;
-  rows.push_back({"baseline (retrieval)", to_json(compute_metrics(read_rankings(candidates), ds)), 0,
-                  retrieval_seconds, candidates});
+  const auto baseline =
+      candidates.ends_with(".csv") ? read_candidates_csv(candidates) : read_rankings(candidates);
+  rows.push_back(
+      {"baseline (retrieval)", to_json(compute_metrics(baseline, ds)), 0, retrieval_seconds, candidates});
   for (const auto& [name, file] : reranked) {
     Row r{name, to_json(compute_metrics(read_rankings(file), ds)), 0, rerank_seconds[name], file};
     std::ifstream meta(meta_path_for(file));

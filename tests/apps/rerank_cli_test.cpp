@@ -32,7 +32,7 @@ std::string slurp(const std::string& path) {
 class RerankCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = std::string(GEORANK_TEST_WORK_DIR) + "/rerank_cli";
+    dir_ = std::string(GEORANK_TEST_WORK_DIR) + "/rerank_cli-" + std::to_string(getpid());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     SyntheticVigorConfig cfg;

@@ -2,6 +2,8 @@
 // colour features -> georank retrieve -> georank eval, checked against an independent NumPy
 // computation over the full similarity matrix.
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -50,7 +52,7 @@ struct Fixture {
 const Fixture& fixture() {
   static const Fixture f = [] {
     Fixture x;
-    x.dir = (fs::path(GEORANK_TEST_WORK_DIR) / "retrieve_eval").string();
+    x.dir = (fs::path(GEORANK_TEST_WORK_DIR) / ("retrieve_eval-" + std::to_string(getpid()))).string();
     fs::remove_all(x.dir);
     fs::create_directories(x.dir);
     x.root = x.dir + "/vigor";

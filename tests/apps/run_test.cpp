@@ -13,6 +13,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// VIGOR panorama names contain commas: quote them as RFC 4180 says.
+std::string quoted(const std::string& s) {
+  return "\"" + s + "\"";
+}
+
 // A synthetic city plus a candidates CSV in which every positive sits at rank 3 of 5.
 struct RunFixture {
   std::string dir, root, candidates;
@@ -38,10 +43,13 @@ RunFixture make_fixture(const std::string& name) {
     int placed = 0;
     double score = 1.0;
     for (const Tile& t : ds.gallery) {
-      if (placed == 2) csv << q.id << "," << q.positive.tile_id << "," << (score -= 0.01) << "\n", ++placed;
+      if (placed == 2) {
+        csv << quoted(q.id) << "," << q.positive.tile_id << "," << (score -= 0.01) << "\n";
+        ++placed;
+      }
       if (placed >= 5) break;
       if (t.id == q.positive.tile_id) continue;
-      csv << q.id << "," << t.id << "," << (score -= 0.01) << "\n";
+      csv << quoted(q.id) << "," << t.id << "," << (score -= 0.01) << "\n";
       ++placed;
     }
   }

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -74,7 +76,7 @@ std::string canonical(const QueryRanking& r) {
 
 TEST(RerankWithLlama, PairwiseEvidenceHoldsTheModelsAnswerProbabilitiesAndTheCacheReplaysThem) {
   auto llama = tiny_backend();
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/rerank_llama";
+  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/rerank_llama-" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   RerankConfig cfg;
