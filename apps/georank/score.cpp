@@ -145,14 +145,16 @@ void run_score(const ScoreOptions& o) {
   const auto run_start = Clock::now();
   const VlmResponse r = backend->run({&request, 1}).front();
   const double run_ms = std::chrono::duration<double, std::milli>(Clock::now() - run_start).count();
-  const std::string fingerprint = backend->fingerprint();
-  const std::string model_path = !o.model.empty() ? o.model : fingerprint.substr(fingerprint.find(':') + 1);
+  const JudgeIdentity identity = backend->identity();
+  // llama-server names its model by file path: a fixture served remotely is recognised too.
+  const std::string model_path = !o.model.empty() ? o.model : identity.server_model;
   const bool random_weights = is_random_fixture(model_path);
 
   if (o.json) {
     nlohmann::ordered_json j;
     j["backend"] = backend->name();
-    j["model"] = fingerprint;
+    j["model"] = model_path;
+    j["judge"] = identity.to_json();
     j["choices"] = request.choices;
     j["probs"] = nlohmann::ordered_json::object();
     j["logprobs"] = nlohmann::ordered_json::object();
@@ -183,7 +185,8 @@ void run_score(const ScoreOptions& o) {
   }
 
   if (random_weights) fmt::print("NOTE: random-weight fixture model: the numbers below mean nothing.\n");
-  fmt::print("backend        {} ({})\n", backend->name(), fingerprint);
+  fmt::print("backend        {} ({})\n", backend->name(), model_path);
+  fmt::print("judge          {}\n", identity.digest().substr(0, 16));
   if (request.generation.max_tokens > 0) fmt::print("generated      {:?}\n", r.text);
   if (!request.choices.empty()) {
     fmt::print("{:<14} {:>9} {:>12}\n", "answer", "prob", "logprob");

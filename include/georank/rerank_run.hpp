@@ -51,8 +51,12 @@ RerankRunResult rerank_all(std::span<const QueryRanking> input, const RerankImag
                            const std::function<void(const RerankProgress&)>& progress = {});
 
 /// The sidecar `<out>.meta.json` content: {"config", "prompt" (name, source, sha256, text),
-/// "backend" {name, fingerprint}, "judge" ("vlm" or "simulated", with a note when simulated),
+/// "backend" (judge_record), "judge" ("vlm" or "simulated", with a note when simulated),
 /// "counts", "seconds"} plus `extra` merged in (e.g. dataset and file arguments).
+/// {"name", "identity" (JudgeIdentity::to_json), "identity_sha256"} of a backend: what every
+/// output that holds judgments records of its judge.
+nlohmann::json judge_record(const VlmBackend& backend);
+
 nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& prompt,
                            const VlmBackend& backend, const RerankRunResult& result,
                            const nlohmann::json& extra = nlohmann::json::object());

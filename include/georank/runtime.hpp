@@ -18,6 +18,8 @@ void init_runtime();
 std::string runtime_mode();
 /// The runtime prefix folder, empty in system mode.
 std::string runtime_prefix();
+/// llama.cpp's upstream build number (b11669 -> 11669), 0 if unknown.
+int llama_build_number();
 /// Path of Debian's llama-server matching the linked libllama (may not exist).
 std::string llama_server_path();
 

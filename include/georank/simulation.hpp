@@ -99,7 +99,8 @@ class SimulatedBackend final : public VlmBackend {
   SimulatedBackend(std::unordered_map<std::string, double> quality, SimulatedJudgeParams params,
                    int delay_ms = 0);
   std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override;
-  [[nodiscard]] std::string fingerprint() const override;
+  /// backend "simulated" and the judge parameters (the quality function is not part of it).
+  [[nodiscard]] JudgeIdentity identity() const override;
   [[nodiscard]] std::string name() const override { return "simulated"; }
   [[nodiscard]] std::int64_t n_requests() const { return n_requests_; }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "georank/image.hpp"
+#include "georank/judge_identity.hpp"
 
 namespace georank {
 
@@ -78,8 +79,9 @@ class VlmBackend {
   /// responses in request order. Throws Error(backend/timeout) when the judge fails; an
   /// unparsable answer is data (empty/NaN fields), not an exception.
   virtual std::vector<VlmResponse> run(std::span<const VlmRequest> requests) = 0;
-  /// Identity of the model for cache keys (text model + mmproj fingerprints, or server model).
-  [[nodiscard]] virtual std::string fingerprint() const = 0;
+  /// The model and every setting that changes the numbers of the answers: the judgment
+  /// cache's key and what outputs record. A remote backend asks its server on the first call.
+  [[nodiscard]] virtual JudgeIdentity identity() const = 0;
   /// "llama.cpp" / "remote" / "simulated".
   [[nodiscard]] virtual std::string name() const = 0;
 };

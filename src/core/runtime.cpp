@@ -56,21 +56,6 @@ std::string library_dir_of(const void* symbol_address) {
   return fs::path(info.dli_fname).parent_path().string();
 }
 
-int llama_build_number() {
-  // Debian's libllama-common exports the upstream build number as a data symbol.
-  const std::string dir = library_dir_of(reinterpret_cast<const void*>(&llama_version));
-  for (const char* name : {"libllama-common.so.0", "libllama-common.so"}) {
-    const std::string path = dir.empty() ? std::string(name) : dir + "/" + name;
-    if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
-      int number = 0;
-      if (auto* sym = static_cast<const int*>(dlsym(handle, "LLAMA_BUILD_NUMBER"))) number = *sym;
-      dlclose(handle);
-      if (number > 0) return number;
-    }
-  }
-  return 0;
-}
-
 std::string package_version(const std::string& package) {
   const std::string prefix = runtime_prefix();
   if (!prefix.empty()) {
@@ -111,6 +96,21 @@ void cpu_info(RuntimeReport& r) {
 }
 
 }  // namespace
+
+int llama_build_number() {
+  // Debian's libllama-common exports the upstream build number as a data symbol.
+  const std::string dir = library_dir_of(reinterpret_cast<const void*>(&llama_version));
+  for (const char* name : {"libllama-common.so.0", "libllama-common.so"}) {
+    const std::string path = dir.empty() ? std::string(name) : dir + "/" + name;
+    if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
+      int number = 0;
+      if (auto* sym = static_cast<const int*>(dlsym(handle, "LLAMA_BUILD_NUMBER"))) number = *sym;
+      dlclose(handle);
+      if (number > 0) return number;
+    }
+  }
+  return 0;
+}
 
 std::string runtime_mode() {
   return GEORANK_RUNTIME_MODE;

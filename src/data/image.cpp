@@ -3,11 +3,14 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
 #include "georank/error.hpp"
 
@@ -213,8 +216,15 @@ std::string sha256_hex(std::span<const std::uint8_t> bytes) {
 }
 
 std::string sha256_file(const std::string& path) {
-  const auto bytes = read_file(path);
-  return sha256_hex(bytes);
+  // Streamed: model files run to gigabytes.
+  if (!std::filesystem::is_regular_file(path)) throw Error(ErrorKind::not_found, "file not found: " + path);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) throw Error(ErrorKind::io, "cannot read " + path + ": " + std::strerror(errno));
+  Sha256 h;
+  std::vector<std::uint8_t> buf(1u << 20);
+  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0;) h.update(buf.data(), n);
+  if (std::ferror(f.get())) throw Error(ErrorKind::io, "cannot read " + path);
+  return h.hex();
 }
 
 }  // namespace georank

@@ -2,22 +2,18 @@
 #include <limits>
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 
+#include "core/sqlite.hpp"
 #include "georank/error.hpp"
 #include "georank/judgment_cache.hpp"
 
 namespace georank {
 namespace {
 
-struct DbClose {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalize {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using db_ptr = std::unique_ptr<sqlite3, DbClose>;
-using stmt_ptr = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
+// Schema 2: judgments keyed on the judge's full identity (table `judges` holds them).
+constexpr int kSchemaVersion = 2;
+// Concurrent writers queue on SQLite's write lock; a store is one short transaction.
+constexpr int kBusyTimeoutMs = 60000;
 
 std::string sha256_of(const std::string& s) {
   return sha256_hex({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
@@ -53,17 +49,15 @@ std::vector<double> decode_all(const nlohmann::json& j) {
 }  // namespace
 
 std::string JudgmentKey::digest() const {
-  const nlohmann::json j = {{"model", model_fingerprint}, {"backend", backend}, {"prompt", prompt_sha256},
-                            {"images", image_ids},        {"answers", answers}, {"generation", generation},
-                            {"request", request_sha256}};
+  const nlohmann::json j = {{"judge", judge_sha256}, {"prompt", prompt_sha256},  {"images", image_ids},
+                            {"answers", answers},    {"generation", generation}, {"request", request_sha256}};
   return sha256_of(j.dump());
 }
 
-JudgmentKey judgment_key(const std::string& model_fingerprint, const std::string& backend,
-                         const std::string& prompt_sha256, const VlmRequest& r) {
+JudgmentKey judgment_key(const std::string& judge_sha256, const std::string& prompt_sha256,
+                         const VlmRequest& r) {
   JudgmentKey k;
-  k.model_fingerprint = model_fingerprint;
-  k.backend = backend;
+  k.judge_sha256 = judge_sha256;
   k.prompt_sha256 = prompt_sha256;
   for (const auto& img : r.images) {
     if (!img || img->id.empty())
@@ -108,58 +102,88 @@ VlmResponse response_from_json(const nlohmann::json& j) {
 
 struct JudgmentCache::Impl {
   std::string path;
-  db_ptr db;
-  stmt_ptr find;
-  stmt_ptr insert;
+  sqlite::db_ptr db;
+  std::optional<sqlite::Statement> find;
+  std::optional<sqlite::Statement> insert;
+  std::optional<sqlite::Statement> add_judge;
 
-  void check(int rc, const char* what) const {
-    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-      throw Error(ErrorKind::backend, fmt::format("judgment cache {}: {}: {}", path, what,
-                                                  db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc)));
-  }
-  void exec(const char* sql) const {
-    char* err = nullptr;
-    if (sqlite3_exec(db.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      const std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      throw Error(ErrorKind::io, fmt::format("judgment cache {}: {}: {}", path, sql, msg));
+  VlmResponse parse(const std::string& text, const std::string& digest) const {
+    try {
+      return response_from_json(nlohmann::json::parse(text));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorKind::io,
+                  fmt::format("judgment cache {}: corrupt row {}: {}", path, digest, e.what()));
     }
   }
-  stmt_ptr prepare(const char* sql) const {
-    sqlite3_stmt* s = nullptr;
-    check(sqlite3_prepare_v2(db.get(), sql, -1, &s, nullptr), sql);
-    return stmt_ptr(s);
+  std::optional<VlmResponse> lookup(const std::string& digest) {
+    find->bind(1, digest);
+    std::optional<std::string> text;
+    if (find->step()) text = find->column_text(0);
+    // Reset at once: a statement left stepping holds a read snapshot, and a later write from
+    // that snapshot fails with SQLITE_BUSY once another process has written.
+    find->reset();
+    if (!text) return std::nullopt;
+    return parse(*text, digest);
   }
 };
 
 JudgmentCache::JudgmentCache(const std::string& path) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  impl_->db.reset(raw);
-  if (rc != SQLITE_OK)
-    throw Error(ErrorKind::io, fmt::format("cannot open judgment cache {}: {}", path,
-                                           raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  sqlite3_busy_timeout(raw, 10000);
-  // WAL + synchronous=NORMAL: a committed transaction survives the process being killed.
-  impl_->exec("PRAGMA journal_mode=WAL");
-  impl_->exec("PRAGMA synchronous=NORMAL");
-  impl_->exec(
-      "CREATE TABLE IF NOT EXISTS judgments ("
-      " key TEXT PRIMARY KEY NOT NULL,"
-      " model_fingerprint TEXT NOT NULL,"
-      " backend TEXT NOT NULL,"
-      " prompt_sha256 TEXT NOT NULL,"
-      " image_ids TEXT NOT NULL,"
-      " answers TEXT NOT NULL,"
-      " generation TEXT NOT NULL,"
-      " request_sha256 TEXT NOT NULL,"
-      " response TEXT NOT NULL,"
-      " created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))");
-  impl_->find = impl_->prepare("SELECT response FROM judgments WHERE key = ?1");
-  impl_->insert = impl_->prepare(
-      "INSERT INTO judgments (key, model_fingerprint, backend, prompt_sha256, image_ids, answers, generation,"
-      " request_sha256, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  try {
+    impl_->db = sqlite::open(path);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::io, fmt::format("cannot open judgment cache {}: {}", path, e.what()));
+  }
+  sqlite3* db = impl_->db.get();
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  try {
+    // WAL + synchronous=NORMAL: a committed transaction survives the process being killed.
+    sqlite::exec(db, "PRAGMA journal_mode=WAL");
+    sqlite::exec(db, "PRAGMA synchronous=NORMAL");
+    {
+      sqlite::Statement old(
+          db, "SELECT COUNT(*) FROM pragma_table_info('judgments') WHERE name = 'model_fingerprint'");
+      if (old.step() && old.column_int(0) > 0)
+        throw Error(
+            ErrorKind::invalid_argument,
+            fmt::format(
+                "judgment cache {} was written by an older georank whose keys hold only the model "
+                "files, so its judgments cannot be told apart by judge setting; give a new --cache file",
+                path));
+    }
+    sqlite::exec(db,
+                 "CREATE TABLE IF NOT EXISTS judges ("
+                 " sha256 TEXT PRIMARY KEY NOT NULL,"
+                 " identity TEXT NOT NULL);"
+                 "CREATE TABLE IF NOT EXISTS judgments ("
+                 " key TEXT PRIMARY KEY NOT NULL,"
+                 " judge_sha256 TEXT NOT NULL,"
+                 " prompt_sha256 TEXT NOT NULL,"
+                 " image_ids TEXT NOT NULL,"
+                 " answers TEXT NOT NULL,"
+                 " generation TEXT NOT NULL,"
+                 " request_sha256 TEXT NOT NULL,"
+                 " response TEXT NOT NULL,"
+                 " created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))");
+    {
+      sqlite::Statement version(db, "PRAGMA user_version");
+      const bool current = version.step() && version.column_int(0) == kSchemaVersion;
+      version.reset();
+      if (!current) sqlite::exec(db, "PRAGMA user_version = " + std::to_string(kSchemaVersion));
+    }
+    impl_->find.emplace(db, "SELECT response FROM judgments WHERE key = ?1");
+    impl_->insert.emplace(
+        db,
+        "INSERT INTO judgments (key, judge_sha256, prompt_sha256, image_ids, answers, generation,"
+        " request_sha256, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " ON CONFLICT(key) DO NOTHING");
+    impl_->add_judge.emplace(db,
+                             "INSERT INTO judges (sha256, identity) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::invalid_argument) throw;
+    throw Error(ErrorKind::io,
+                fmt::format("judgment cache {} is not a usable judgment database: {}", path, e.what()));
+  }
 }
 
 JudgmentCache::~JudgmentCache() = default;
@@ -171,60 +195,65 @@ const std::string& JudgmentCache::path() const {
 }
 
 std::optional<VlmResponse> JudgmentCache::find(const JudgmentKey& key) const {
-  sqlite3_stmt* s = impl_->find.get();
-  sqlite3_reset(s);
-  const std::string digest = key.digest();
-  impl_->check(sqlite3_bind_text(s, 1, digest.c_str(), -1, SQLITE_TRANSIENT), "bind");
-  const int rc = sqlite3_step(s);
-  impl_->check(rc, "lookup");
-  if (rc != SQLITE_ROW) return std::nullopt;
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  try {
-    return response_from_json(nlohmann::json::parse(text ? text : ""));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::io,
-                fmt::format("judgment cache {}: corrupt row {}: {}", impl_->path, digest, e.what()));
-  }
+  return impl_->lookup(key.digest());
 }
 
-void JudgmentCache::store(std::span<const std::pair<JudgmentKey, VlmResponse>> judgments) {
-  if (judgments.empty()) return;
-  impl_->exec("BEGIN IMMEDIATE");
-  try {
-    sqlite3_stmt* s = impl_->insert.get();
-    for (const auto& [key, response] : judgments) {
-      sqlite3_reset(s);
-      const std::string fields[] = {key.digest(),
-                                    key.model_fingerprint,
-                                    key.backend,
-                                    key.prompt_sha256,
-                                    nlohmann::json(key.image_ids).dump(),
-                                    nlohmann::json(key.answers).dump(),
-                                    key.generation.dump(),
-                                    key.request_sha256,
-                                    response_to_json(response).dump()};
-      for (int i = 0; i < 9; ++i)
-        impl_->check(sqlite3_bind_text(s, i + 1, fields[i].c_str(), -1, SQLITE_TRANSIENT), "bind");
-      impl_->check(sqlite3_step(s), "insert");
+std::vector<VlmResponse> JudgmentCache::store(
+    std::span<const std::pair<JudgmentKey, VlmResponse>> judgments) {
+  std::vector<VlmResponse> stored;
+  if (judgments.empty()) return stored;
+  stored.reserve(judgments.size());
+  sqlite3* db = impl_->db.get();
+  sqlite::Transaction tx(db);
+  for (const auto& [key, response] : judgments) {
+    const std::string digest = key.digest(), text = response_to_json(response).dump();
+    sqlite::Statement& s = *impl_->insert;
+    s.bind(1, digest)
+        .bind(2, key.judge_sha256)
+        .bind(3, key.prompt_sha256)
+        .bind(4, nlohmann::json(key.image_ids).dump())
+        .bind(5, nlohmann::json(key.answers).dump())
+        .bind(6, key.generation.dump())
+        .bind(7, key.request_sha256)
+        .bind(8, text);
+    s.step();
+    s.reset();
+    if (sqlite3_changes(db) > 0) {
+      stored.push_back(impl_->parse(text, digest));
+    } else {  // stored first by another process (or twice in this batch): its value stands
+      auto first = impl_->lookup(digest);
+      if (!first)
+        throw Error(ErrorKind::backend,
+                    fmt::format("judgment cache {}: row {} vanished", impl_->path, digest));
+      stored.push_back(std::move(*first));
     }
-    impl_->exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(impl_->db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
   }
+  tx.commit();
+  return stored;
+}
+
+void JudgmentCache::add_judge(const JudgeIdentity& judge) {
+  sqlite::Statement& s = *impl_->add_judge;
+  s.bind(1, judge.digest()).bind(2, judge.to_json().dump());
+  s.step();
+  s.reset();
 }
 
 std::int64_t JudgmentCache::size() const {
-  const stmt_ptr s = impl_->prepare("SELECT COUNT(*) FROM judgments");
-  impl_->check(sqlite3_step(s.get()), "count");
-  return sqlite3_column_int64(s.get(), 0);
+  sqlite::Statement s(impl_->db.get(), "SELECT COUNT(*) FROM judgments");
+  s.step();
+  return s.column_int(0);
 }
 
 CachingBackend::CachingBackend(VlmBackend& inner, JudgmentCache& cache, std::string prompt_sha256)
     : inner_(inner), cache_(cache), prompt_sha256_(std::move(prompt_sha256)) {}
 
 std::vector<VlmResponse> CachingBackend::run(std::span<const VlmRequest> requests) {
-  const std::string fp = inner_.fingerprint(), backend = inner_.name();
+  if (judge_sha256_.empty()) {
+    const JudgeIdentity judge = inner_.identity();
+    cache_.add_judge(judge);
+    judge_sha256_ = judge.digest();
+  }
   std::vector<std::optional<VlmResponse>> out(requests.size());
   std::vector<JudgmentKey> keys;
   std::vector<std::string> digests;
@@ -233,7 +262,7 @@ std::vector<VlmResponse> CachingBackend::run(std::span<const VlmRequest> request
   std::vector<std::size_t> miss_key;
   miss_of.assign(requests.size(), SIZE_MAX);
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    keys.push_back(judgment_key(fp, backend, prompt_sha256_, requests[i]));
+    keys.push_back(judgment_key(judge_sha256_, prompt_sha256_, requests[i]));
     digests.push_back(keys.back().digest());
     if ((out[i] = cache_.find(keys.back()))) {
       ++n_hits_;
@@ -255,12 +284,13 @@ std::vector<VlmResponse> CachingBackend::run(std::span<const VlmRequest> request
                                                   got.size(), misses.size()));
     std::vector<std::pair<JudgmentKey, VlmResponse>> rows;
     for (std::size_t m = 0; m < misses.size(); ++m) rows.emplace_back(keys[miss_key[m]], got[m]);
-    cache_.store(rows);
+    // Answer with the stored form, so that a fresh run, a resumed one and a process racing
+    // this one on the same cache all see identical values.
+    const std::vector<VlmResponse> stored = cache_.store(rows);
     n_misses_ += static_cast<std::int64_t>(misses.size());
-    // Answer with the stored form so that a fresh run and a resumed one see identical values.
     for (std::size_t i = 0; i < requests.size(); ++i)
       if (!out[i]) {
-        VlmResponse r = response_from_json(response_to_json(got[miss_of[i]]));
+        VlmResponse r = stored[miss_of[i]];
         r.timings = got[miss_of[i]].timings;
         r.n_decoded_tokens = got[miss_of[i]].n_decoded_tokens;
         out[i] = std::move(r);

@@ -19,7 +19,7 @@ class CountingBackend final : public VlmBackend {
     n += static_cast<std::int64_t>(requests.size());
     return inner_.run(requests);
   }
-  std::string fingerprint() const override { return inner_.fingerprint(); }
+  JudgeIdentity identity() const override { return inner_.identity(); }
   std::string name() const override { return inner_.name(); }
   std::int64_t n = 0;
 
@@ -76,7 +76,7 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
   nlohmann::json j = {
       {"config", to_json(config)},
       {"prompt", prompt_record(prompt)},
-      {"backend", {{"name", backend.name()}, {"fingerprint", backend.fingerprint()}}},
+      {"backend", judge_record(backend)},
       {"counts",
        {{"queries", result.stats.n_queries},
         {"judgments", result.stats.n_judgments},
@@ -94,6 +94,11 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
   }
   for (const auto& [key, value] : extra.items()) j[key] = value;
   return j;
+}
+
+nlohmann::json judge_record(const VlmBackend& backend) {
+  const JudgeIdentity id = backend.identity();
+  return {{"name", backend.name()}, {"identity", id.to_json()}, {"identity_sha256", id.digest()}};
 }
 
 void write_json_atomic(const nlohmann::json& j, const std::string& path) {

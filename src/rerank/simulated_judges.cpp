@@ -172,10 +172,17 @@ SimulatedBackend::SimulatedBackend(std::unordered_map<std::string, double> quali
           },
           params, delay_ms) {}
 
-std::string SimulatedBackend::fingerprint() const {
-  return fmt::format("simulated:accuracy={}:bias={}:gap={}:noise={}:calibration={}:seed={}",
-                     params_.judge_accuracy, params_.position_bias, params_.mean_gap, params_.pointwise_noise,
-                     params_.pointwise_calibration, params_.seed);
+JudgeIdentity SimulatedBackend::identity() const {
+  JudgeIdentity id;
+  id.backend = "simulated";
+  id.runtime = "simulated judge: no model, the numbers mean nothing about any VLM";
+  id.settings = {{"judge_accuracy", params_.judge_accuracy},
+                 {"position_bias", params_.position_bias},
+                 {"mean_gap", params_.mean_gap},
+                 {"pointwise_noise", params_.pointwise_noise},
+                 {"pointwise_calibration", params_.pointwise_calibration},
+                 {"seed", params_.seed}};
+  return id;
 }
 
 std::vector<VlmResponse> SimulatedBackend::run(std::span<const VlmRequest> requests) {

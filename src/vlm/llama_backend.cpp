@@ -90,7 +90,7 @@ class LlamaBackend final : public VlmBackend {
     return responses;
   }
 
-  [[nodiscard]] std::string fingerprint() const override { return session_.fingerprint(); }
+  [[nodiscard]] JudgeIdentity identity() const override { return session_.identity(); }
   [[nodiscard]] std::string name() const override { return "llama.cpp"; }
 
  private:

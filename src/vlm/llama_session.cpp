@@ -8,27 +8,14 @@
 #include <thread>
 
 #include "georank/error.hpp"
+#include "georank/log.hpp"
+#include "georank/runtime.hpp"
 #include "vlm/composite.hpp"
 
 namespace georank::vlm {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Fast identity of a (possibly multi-GB) file: size plus its first and last MiB.
-std::string file_fingerprint(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) throw Error(ErrorKind::io, "cannot read " + path);
-  const auto size = fs::file_size(path);
-  constexpr std::size_t kSpan = 1u << 20;
-  std::vector<std::uint8_t> buf(sizeof size + 2 * kSpan);
-  std::memcpy(buf.data(), &size, sizeof size);
-  std::size_t n = sizeof size + std::fread(buf.data() + sizeof size, 1, kSpan, f.get());
-  if (size > 2 * kSpan) std::fseek(f.get(), -static_cast<long>(kSpan), SEEK_END);
-  n += std::fread(buf.data() + n, 1, kSpan, f.get());
-  buf.resize(n);
-  return sha256_hex(buf).substr(0, 16);
-}
 
 void require_file(const std::string& path, const char* what) {
   if (path.empty()) throw Error(ErrorKind::invalid_argument, std::string("no ") + what + " given");
@@ -90,8 +77,40 @@ LlamaSession::LlamaSession(const LlamaConfig& config) : config_(config), cache_(
     if (!config.chat_template.empty()) throw;
     template_error_ = e.what();  // raw prompts still work
   }
-  mmproj_fingerprint_ = file_fingerprint(config.mmproj);
-  fingerprint_ = "llama.cpp:" + file_fingerprint(config.model) + "+" + mmproj_fingerprint_;
+  identity_ = make_identity();
+  mmproj_fingerprint_ = identity_.mmproj_sha256;
+}
+
+JudgeIdentity LlamaSession::make_identity() const {
+  const auto t0 = std::chrono::steady_clock::now();
+  JudgeIdentity id;
+  id.backend = "llama.cpp";
+  id.model_sha256 = sha256_file(config_.model);
+  id.mmproj_sha256 = sha256_file(config_.mmproj);
+  const int build = llama_build_number();
+  id.runtime = "llama.cpp " + std::string(llama_version()) + (build > 0 ? " b" + std::to_string(build) : "");
+  if (has_template_) {
+    // A built-in is known by name only: its rendering of a probe conversation stands for its
+    // text, so that a llama.cpp whose built-in changed gives another identity.
+    const std::string probe = apply_chat_template(
+        template_, {{"system", "S1"}, {"user", "U1"}, {"assistant", "A1"}, {"user", "U2"}});
+    const std::string material = template_.tmpl + "\n--- probe ---\n" + probe;
+    id.chat_template = template_.name;
+    id.chat_template_sha256 =
+        sha256_hex(std::span(reinterpret_cast<const std::uint8_t*>(material.data()), material.size()));
+  } else {
+    id.chat_template = "none";
+  }
+  id.image_layout = config_.layout == ImageLayout::composite ? "composite" : "separate";
+  id.composite_panel_px = config_.layout == ImageLayout::composite ? config_.composite_panel_px : 0;
+  id.image_preprocessing = "rgb8 -> mtmd (the projector's own resize and normalisation)";
+  id.flash_attn = config_.flash_attn;
+  id.n_ctx = n_ctx();
+  id.n_batch = config_.n_batch;
+  id.n_ubatch = config_.n_ubatch;
+  log_debug("llama.cpp: hashed the model files in {:.2f} s",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return id;
 }
 
 PreparedRequest LlamaSession::prepare(const VlmRequest& request, int index) {

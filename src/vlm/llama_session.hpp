@@ -42,7 +42,7 @@ class LlamaSession {
   /// group[i]. Clears the KV memory first.
   void run_group(const std::vector<PreparedRequest*>& group, std::vector<VlmResponse*>& responses);
 
-  [[nodiscard]] const std::string& fingerprint() const { return fingerprint_; }
+  [[nodiscard]] const JudgeIdentity& identity() const { return identity_; }
   [[nodiscard]] int n_ctx() const { return static_cast<int>(llama_n_ctx(ctx_.get())); }
   [[nodiscard]] const LlamaConfig& config() const { return config_; }
 
@@ -57,6 +57,7 @@ class LlamaSession {
   void score(std::vector<Leaf>& leaves, const std::vector<PreparedRequest*>& group,
              std::vector<VlmResponse*>& responses);
   void decode_batch(llama_batch& batch, const char* what);
+  JudgeIdentity make_identity() const;
 
   LlamaConfig config_;
   llama_model_ptr model_;
@@ -66,7 +67,8 @@ class LlamaSession {
   ChatTemplate template_;
   bool has_template_ = false;
   std::string template_error_;
-  std::string fingerprint_, mmproj_fingerprint_;
+  JudgeIdentity identity_;
+  std::string mmproj_fingerprint_;  ///< keys the image-embedding cache
   EmbeddingCache cache_;
   int n_vocab_ = 0, n_embd_inp_ = 0;
 };

@@ -7,6 +7,8 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -82,6 +84,8 @@ struct EndpointState {
   bool props_loaded = false;
   bool llama_server = false;  ///< answers /props with llama-server's fields (/tokenize etc.)
   std::string media_marker;   ///< llama-server's marker for /completion (random per process)
+  std::string build;          ///< /props build_info (llama-server) or /version (vLLM), if given
+  std::string chat_template;  ///< /props chat_template (llama-server), if given
 };
 
 /// The prompt of one request as the server will see it, without the assistant suffix.
@@ -161,9 +165,32 @@ class RemoteBackend final : public VlmBackend {
     return out;
   }
 
-  [[nodiscard]] std::string fingerprint() const override {
+  [[nodiscard]] JudgeIdentity identity() const override {
     ensure_model();
-    return "remote:" + model_;
+    std::lock_guard lock(identity_mutex_);
+    if (identity_) return *identity_;
+    // All endpoints serve the same model; the first one speaks for them.
+    EndpointState& e = *endpoints_.front();
+    HttpSession s(e.endpoint, policy_, config_.api_key);
+    load_props(e, s);
+    JudgeIdentity id;
+    id.backend = "remote";
+    id.server_model = model_;
+    id.server_build = e.build.empty() ? "unknown (the server reports no build)" : e.build;
+    id.remote_dialect = config_.dialect != "auto" ? config_.dialect
+                        : e.llama_server          ? "llama-server"
+                                                  : "openai";
+    id.top_logprobs = config_.top_logprobs;
+    id.image_preprocessing = "rgb8 -> PNG (lossless) -> the server's own";
+    if (e.chat_template.empty()) {
+      id.chat_template = "server default (not reported)";
+    } else {
+      id.chat_template = "server";
+      id.chat_template_sha256 = sha256_hex(
+          std::span(reinterpret_cast<const std::uint8_t*>(e.chat_template.data()), e.chat_template.size()));
+    }
+    identity_ = id;
+    return id;
   }
 
   [[nodiscard]] std::string name() const override { return "remote"; }
@@ -218,14 +245,25 @@ class RemoteBackend final : public VlmBackend {
 
   /// Reads `/props` once per endpoint: llama-server names its build and its per-process
   /// media marker there; other servers answer 404.
-  void load_props(EndpointState& e, HttpSession& s) {
+  void load_props(EndpointState& e, HttpSession& s) const {
     std::lock_guard lock(e.props_mutex);
     if (e.props_loaded) return;
     const auto reply = s.get_json("/props");
     if (reply.status == 200 && reply.body.is_object()) {
-      if (auto m = reply.body.find("media_marker"); m != reply.body.end() && m->is_string())
-        e.media_marker = m->get<std::string>();
+      const auto text = [&](const char* key) {
+        const auto it = reply.body.find(key);
+        return it != reply.body.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      e.media_marker = text("media_marker");
+      e.build = text("build_info");
+      e.chat_template = text("chat_template");
       e.llama_server = reply.body.contains("build_info") || !e.media_marker.empty();
+    }
+    if (e.build.empty()) {  // vLLM names its version at /version
+      const auto version = s.get_json("/version");
+      if (version.status == 200 && version.body.is_object() && version.body.contains("version") &&
+          version.body["version"].is_string())
+        e.build = "version " + version.body["version"].get<std::string>();
     }
     e.props_loaded = true;
   }
@@ -501,6 +539,8 @@ class RemoteBackend final : public VlmBackend {
   std::mutex sessions_mutex_;
   mutable std::mutex model_mutex_;
   mutable std::string model_;
+  mutable std::mutex identity_mutex_;
+  mutable std::optional<JudgeIdentity> identity_;
   std::atomic<bool> cancelled_{false};
   std::mutex images_mutex_;
   std::unordered_map<std::string, std::shared_ptr<const std::string>> images_;

@@ -13,6 +13,7 @@
 #include "georank/judgment_cache.hpp"
 #include "georank/ranking.hpp"
 #include "georank/synthetic_vigor.hpp"
+#include "support/work_dir.hpp"
 
 // `georank rerank` end to end on the synthetic VIGOR-format dataset with the SIMULATED judge
 // (no model needed): output shape, sidecar, and kill-and-resume through the real CLI.
@@ -32,7 +33,7 @@ std::string slurp(const std::string& path) {
 class RerankCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = std::string(GEORANK_TEST_WORK_DIR) + "/rerank_cli-" + std::to_string(getpid());
+    dir_ = test::scratch_root() + "/rerank_cli-" + std::to_string(getpid());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     SyntheticVigorConfig cfg;
@@ -111,6 +112,40 @@ TEST_F(RerankCli, WritesTheCandidatesShapeWithBaselineRanksEvidenceAndASidecar) 
   EXPECT_EQ(meta.at("prompt").at("name"), "pairwise");
   EXPECT_EQ(meta.at("prompt").at("sha256").get<std::string>().size(), 64u);
   EXPECT_FALSE(meta.at("prompt").at("text").get<std::string>().empty());
+  // The judge's identity: what the cache keys on, recorded with the output.
+  EXPECT_EQ(meta.at("backend").at("identity").at("backend"), "simulated");
+  EXPECT_EQ(meta.at("backend").at("identity").at("settings").at("judge_accuracy"), 0.8);
+  EXPECT_EQ(meta.at("backend").at("identity_sha256").get<std::string>().size(), 64u);
+}
+
+TEST_F(RerankCli, FourProcessesSharingOneCacheAllFinishWithIdenticalOutputs) {
+  const std::string ref = dir_ + "/shared-ref.jsonl";
+  ASSERT_EQ(run_cli(args(dir_ + "/shared-ref.sqlite", ref, 0)), 0);
+  const auto ref_meta = nlohmann::json::parse(slurp(dir_ + "/shared-ref.meta.json"));
+  const std::int64_t distinct = ref_meta.at("counts").at("backend_calls").get<std::int64_t>();
+  ASSERT_GT(distinct, 60);
+
+  // Same queries, same judge, one cache; a small per-judgment delay makes them overlap.
+  const std::string db = dir_ + "/shared.sqlite";
+  std::string all;
+  for (int i = 0; i < 4; ++i)
+    all += "(GEORANK_QUIET=1 " + std::string(GEORANK_CLI_PATH) + " " +
+           args(db, dir_ + "/shared-" + std::to_string(i) + ".jsonl", 2) + " || echo process " +
+           std::to_string(i) + " failed) & ";
+  const int status = std::system((all + "wait").c_str());
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::int64_t computed = 0;
+  for (int i = 0; i < 4; ++i) {
+    const std::string out = dir_ + "/shared-" + std::to_string(i) + ".jsonl";
+    ASSERT_TRUE(fs::exists(out)) << "process " << i << " failed";
+    EXPECT_EQ(slurp(out), slurp(ref)) << "process " << i;
+    computed += nlohmann::json::parse(slurp(dir_ + "/shared-" + std::to_string(i) + ".meta.json"))
+                    .at("counts")
+                    .at("backend_calls")
+                    .get<std::int64_t>();
+  }
+  EXPECT_GE(computed, distinct);
+  EXPECT_EQ(JudgmentCache(db).size(), distinct);  // each judgment stored once
 }
 
 TEST_F(RerankCli, AKilledRerankRestartsWithoutRepeatingAJudgmentAndWritesIdenticalOutput) {

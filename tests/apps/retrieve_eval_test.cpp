@@ -18,6 +18,7 @@
 #include "georank/image.hpp"
 #include "georank/index.hpp"
 #include "georank/npy.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -52,7 +53,7 @@ struct Fixture {
 const Fixture& fixture() {
   static const Fixture f = [] {
     Fixture x;
-    x.dir = (fs::path(GEORANK_TEST_WORK_DIR) / ("retrieve_eval-" + std::to_string(getpid()))).string();
+    x.dir = (fs::path(test::scratch_root()) / ("retrieve_eval-" + std::to_string(getpid()))).string();
     fs::remove_all(x.dir);
     fs::create_directories(x.dir);
     x.root = x.dir + "/vigor";

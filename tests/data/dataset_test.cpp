@@ -11,6 +11,7 @@
 #include "georank/error.hpp"
 #include "georank/geo.hpp"
 #include "georank/vigor.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -18,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string work_dir(const std::string& name) {
-  const auto dir = fs::path(GEORANK_TEST_WORK_DIR) / "dataset" / name;
+  const auto dir = fs::path(test::scratch_root()) / "dataset" / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

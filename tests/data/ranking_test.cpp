@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "georank/error.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -13,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string work_dir(const std::string& name) {
-  const auto dir = fs::path(GEORANK_TEST_WORK_DIR) / "ranking" / name;
+  const auto dir = fs::path(test::scratch_root()) / "ranking" / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

@@ -13,6 +13,7 @@
 #include "georank/dataset_check.hpp"
 #include "georank/image.hpp"
 #include "georank/vigor.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -20,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string work_dir(const std::string& name) {
-  const auto dir = fs::path(GEORANK_TEST_WORK_DIR) / "synthetic" / name;
+  const auto dir = fs::path(test::scratch_root()) / "synthetic" / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -44,15 +45,13 @@ std::string read_text(const fs::path& p) {
 }
 
 const std::string& small_dataset() {
-  static const std::string dir = [] {
-    const auto d = work_dir("small");
+  static const std::string dir = test::shared_fixture("synthetic-small-5", [](const std::string& tmp) {
     SyntheticVigorConfig cfg;
-    cfg.out_dir = d;
+    cfg.out_dir = tmp;
     cfg.n_queries = 12;
     cfg.seed = 5;
     write_synthetic_vigor(cfg);
-    return d;
-  }();
+  });
   return dir;
 }
 

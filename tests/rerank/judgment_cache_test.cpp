@@ -4,9 +4,11 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "georank/error.hpp"
 #include "georank/judgment_cache.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -40,7 +42,13 @@ class CountingBackend : public VlmBackend {
     }
     return out;
   }
-  std::string fingerprint() const override { return "text:abc+mmproj:def"; }
+  JudgeIdentity identity() const override {
+    JudgeIdentity id;
+    id.backend = "counting";
+    id.model_sha256 = "abc";
+    id.mmproj_sha256 = "def";
+    return id;
+  }
   std::string name() const override { return "counting"; }
   int n_runs = 0;
   int n_requests = 0;
@@ -57,7 +65,7 @@ VlmRequest request(std::uint8_t candidate, const std::string& text = "Which?") {
 class JudgmentCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::string(GEORANK_TEST_WORK_DIR) + "/judgment_cache_" +
+    dir_ = test::scratch_root() + "/judgment_cache_" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -110,13 +118,13 @@ TEST_F(JudgmentCacheTest, OnlyMissesReachTheBackendInOneBatch) {
 
 TEST_F(JudgmentCacheTest, EveryKeyComponentSeparatesJudgments) {
   const VlmRequest base = request(1);
-  const auto key = [&](const VlmRequest& r, const std::string& fp = "m", const std::string& be = "b",
-                       const std::string& prompt = "p") { return judgment_key(fp, be, prompt, r).digest(); };
+  const auto key = [&](const VlmRequest& r, const std::string& judge = "j", const std::string& prompt = "p") {
+    return judgment_key(judge, prompt, r).digest();
+  };
   const std::string k0 = key(base);
   EXPECT_EQ(k0, key(request(1)));
-  EXPECT_NE(k0, key(base, "other-model"));
-  EXPECT_NE(k0, key(base, "m", "other-backend"));
-  EXPECT_NE(k0, key(base, "m", "b", "other-prompt"));
+  EXPECT_NE(k0, key(base, "other-judge"));
+  EXPECT_NE(k0, key(base, "j", "other-prompt"));
   EXPECT_NE(k0, key(request(2)));
   VlmRequest swapped = base;
   std::swap(swapped.images[0], swapped.images[1]);
@@ -130,13 +138,20 @@ TEST_F(JudgmentCacheTest, EveryKeyComponentSeparatesJudgments) {
   EXPECT_NE(k0, key(request(1, "Other text")));
 }
 
-TEST_F(JudgmentCacheTest, DatabaseIsInWalModeAndStoringAKeyTwiceIsRefused) {
+TEST_F(JudgmentCacheTest, DatabaseIsInWalModeAndAKeyStoredTwiceKeepsItsFirstValue) {
   {
     JudgmentCache cache(db());
-    const std::vector<std::pair<JudgmentKey, VlmResponse>> rows = {
-        {judgment_key("m", "b", "p", request(1)), {}}};
-    cache.store(rows);
-    EXPECT_THROW(cache.store(rows), Error);
+    JudgmentCache other(db());  // another process on the same file
+    VlmResponse first, second;
+    first.text = "first";
+    second.text = "second";
+    const JudgmentKey key = judgment_key("j", "p", request(1));
+    const std::vector<std::pair<JudgmentKey, VlmResponse>> rows = {{key, first}}, again = {{key, second}};
+    EXPECT_EQ(cache.store(rows).at(0).text, "first");
+    // The second writer computed the same judgment meanwhile: the stored value stands, and
+    // it is what the second writer answers with.
+    EXPECT_EQ(other.store(again).at(0).text, "first");
+    EXPECT_EQ(other.find(key)->text, "first");
     EXPECT_EQ(cache.size(), 1);
   }
   sqlite3* raw = nullptr;
@@ -146,13 +161,56 @@ TEST_F(JudgmentCacheTest, DatabaseIsInWalModeAndStoringAKeyTwiceIsRefused) {
   ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
   sqlite3_finalize(s);
-  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT backend, prompt_sha256, answers FROM judgments", -1, &s, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(raw, "SELECT judge_sha256, prompt_sha256, answers FROM judgments", -1, &s, nullptr),
+      SQLITE_OK);
   ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "b");
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "j");
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 2)), "[\"Yes\",\"No\"]");
   sqlite3_finalize(s);
   sqlite3_close(raw);
+}
+
+TEST_F(JudgmentCacheTest, TheJudgesTableHoldsTheIdentityOfEveryJudgeThatStoredJudgments) {
+  CountingBackend inner;
+  {
+    JudgmentCache cache(db());
+    CachingBackend cached(inner, cache);
+    cached.run(std::vector{request(1)});
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(raw, "SELECT j.identity FROM judges j JOIN judgments r ON r.judge_sha256 = j.sha256",
+                         -1, &s, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  const auto identity = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
+  EXPECT_EQ(identity.at("backend"), "counting");
+  EXPECT_EQ(identity.at("model_sha256"), "abc");
+  sqlite3_finalize(s);
+  sqlite3_close(raw);
+}
+
+TEST_F(JudgmentCacheTest, ACacheFromBeforeJudgeIdentitiesIsRefusedWithAClearError) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE judgments (key TEXT PRIMARY KEY, model_fingerprint TEXT, backend TEXT,"
+                         " prompt_sha256 TEXT, image_ids TEXT, answers TEXT, generation TEXT,"
+                         " request_sha256 TEXT, response TEXT)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  try {
+    JudgmentCache cache(db());
+    FAIL() << "an old cache was opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find(db()), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("new --cache"), std::string::npos);
+  }
 }
 
 TEST(JudgmentCacheJson, ResponsesRoundTripExactlyIncludingNonFiniteValues) {
@@ -171,8 +229,8 @@ TEST(JudgmentCacheJson, ResponsesRoundTripExactlyIncludingNonFiniteValues) {
 }
 
 TEST(JudgmentCacheErrors, AFileThatIsNotADatabaseIsAnError) {
-  const std::string path = std::string(GEORANK_TEST_WORK_DIR) + "/not_a_db.sqlite";
-  std::filesystem::create_directories(GEORANK_TEST_WORK_DIR);
+  const std::string path = test::scratch_root() + "/not_a_db.sqlite";
+  std::filesystem::create_directories(test::scratch_root());
   FILE* f = std::fopen(path.c_str(), "wb");
   std::fputs("this is not sqlite, just some text that is long enough to look like a header", f);
   std::fclose(f);

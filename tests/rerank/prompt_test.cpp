@@ -6,6 +6,7 @@
 
 #include "georank/error.hpp"
 #include "georank/rerank_prompt.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -92,7 +93,7 @@ TEST(PromptTemplates, ReasoningTemplateGeneratesThenScoresAfterTheCue) {
 }
 
 TEST(PromptTemplates, AUserFileOverridesTheBuiltinAndItsExactTextIsHashed) {
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/prompt_test";
+  const std::string dir = test::scratch_root() + "/prompt_test";
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/mine.toml";
   const std::string text =

@@ -10,6 +10,7 @@
 #include "georank/judgment_cache.hpp"
 #include "georank/llama_backend.hpp"
 #include "georank/rerank.hpp"
+#include "support/work_dir.hpp"
 #include "vlm/tiny_vlm.hpp"
 
 // The rerank strategies on the real in-process backend with the tiny random-weight model:
@@ -29,7 +30,7 @@ class CountingBackend final : public VlmBackend {
     n_requests += static_cast<int>(requests.size());
     return inner_.run(requests);
   }
-  std::string fingerprint() const override { return inner_.fingerprint(); }
+  JudgeIdentity identity() const override { return inner_.identity(); }
   std::string name() const override { return inner_.name(); }
   int n_requests = 0;
 
@@ -76,7 +77,7 @@ std::string canonical(const QueryRanking& r) {
 
 TEST(RerankWithLlama, PairwiseEvidenceHoldsTheModelsAnswerProbabilitiesAndTheCacheReplaysThem) {
   auto llama = tiny_backend();
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/rerank_llama-" + std::to_string(getpid());
+  const std::string dir = test::scratch_root() + "/rerank_llama-" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   RerankConfig cfg;

@@ -6,6 +6,7 @@
 
 #include "georank/rerank_run.hpp"
 #include "georank/simulation.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -43,8 +44,8 @@ TEST(RerankRun, RerankAllReportsProgressCountsAndASimulatedLabelAndResumesFromTh
   cfg.aggregate = "knockout";
   cfg.orders = "both";
   const PromptTemplate prompt = prompt_for(cfg);
-  const std::string db = std::string(GEORANK_TEST_WORK_DIR) + "/rerank_run.sqlite";
-  std::filesystem::create_directories(GEORANK_TEST_WORK_DIR);
+  const std::string db = test::scratch_root() + "/rerank_run.sqlite";
+  std::filesystem::create_directories(test::scratch_root());
   std::filesystem::remove(db);
   JudgmentCache cache(db);
 

@@ -36,7 +36,11 @@ class ScriptedBackend : public VlmBackend {
     }
     return out;
   }
-  std::string fingerprint() const override { return "scripted"; }
+  JudgeIdentity identity() const override {
+    JudgeIdentity id;
+    id.backend = "scripted";
+    return id;
+  }
   std::string name() const override { return "scripted"; }
   int n_runs = 0;
   std::vector<std::vector<int>> seen;

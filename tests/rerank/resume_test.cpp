@@ -14,6 +14,7 @@
 #include "georank/judgment_cache.hpp"
 #include "georank/rerank.hpp"
 #include "georank/simulation.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -109,7 +110,7 @@ std::string slurp(const std::string& path) {
 }
 
 TEST(KillAndResume, ARunKilledMidRerankResumesWithoutRepeatingAJudgmentAndGivesIdenticalRankings) {
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/kill_and_resume";
+  const std::string dir = test::scratch_root() + "/kill_and_resume";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
 

@@ -150,7 +150,7 @@ TEST(SimulatedBackend, APerfectSimulatedBackendPutsThePositiveFirstThroughTheRea
     }
   }
   EXPECT_EQ(backend.name(), "simulated");
-  EXPECT_NE(backend.fingerprint().find("simulated"), std::string::npos);
+  EXPECT_EQ(backend.identity().backend, "simulated");
 }
 
 TEST(SimulateCommand, TextAndJsonOutputSaySimulated) {

@@ -1,8 +1,6 @@
 #pragma once
 // The tiny ConvNeXt encoder fixture (tests/fixtures/make_encoder.py).
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,6 +11,7 @@
 
 #include "georank/image.hpp"
 #include "support/subprocess.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank::test {
 
@@ -27,25 +26,17 @@ inline std::string read_text(const std::string& path) {
 /// images/, reference.json). Generated on first use with GEORANK_PYTHON; the folder name
 /// carries a hash of the generator scripts, so editing them makes a fresh fixture.
 inline std::string encoder_fixture_dir() {
-  namespace fs = std::filesystem;
   const std::string src = GEORANK_SOURCE_DIR;
   const std::string script = src + "/tests/fixtures/make_encoder.py";
   const std::string material = read_text(script) + read_text(src + "/scripts/encoder_export.py");
   const std::string hash =
       sha256_hex(std::span(reinterpret_cast<const std::uint8_t*>(material.data()), material.size()))
           .substr(0, 16);
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/encoder-fixture-" + hash;
-  if (fs::exists(dir + "/reference.json")) return dir;
-  // Generate beside the final folder and rename: parallel test processes never see a half-written fixture.
-  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  const auto r = run_command(std::string(GEORANK_PYTHON) + " " + shell_quote(script) + " --out " +
-                             shell_quote(tmp) + " --seed 7");
-  if (r.exit_code != 0) throw std::runtime_error("make_encoder.py failed: " + r.err);
-  std::error_code ec;
-  fs::rename(tmp, dir, ec);
-  if (ec) fs::remove_all(tmp);  // another process finished first
-  return dir;
+  return shared_fixture("encoder-fixture-" + hash, [&](const std::string& tmp) {
+    const auto r = run_command(std::string(GEORANK_PYTHON) + " " + shell_quote(script) + " --out " +
+                               shell_quote(tmp) + " --seed 7");
+    if (r.exit_code != 0) throw std::runtime_error("make_encoder.py failed: " + r.err);
+  });
 }
 
 struct ReferenceImage {

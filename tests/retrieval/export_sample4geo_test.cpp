@@ -6,6 +6,7 @@
 
 #include "georank/encoder.hpp"
 #include "retrieval/encoder_fixture.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -21,7 +22,7 @@ std::string export_script() {
 // Sample4Geo's training saves them, so the export must reproduce PyTorch's embeddings.
 TEST(ExportSample4Geo, CheckpointBecomesASharedBranchModelThatMatchesPyTorch) {
   const std::string fixture = test::encoder_fixture_dir();
-  const std::string out = std::string(GEORANK_TEST_WORK_DIR) + "/export-sample4geo";
+  const std::string out = test::scratch_root() + "/export-sample4geo";
   fs::remove_all(out);
   const auto r =
       test::run_command(std::string(GEORANK_PYTHON) + " " + test::shell_quote(export_script()) +
@@ -63,7 +64,7 @@ TEST(ExportSample4Geo, CheckpointBecomesASharedBranchModelThatMatchesPyTorch) {
 TEST(ExportSample4Geo, UnreadableCheckpointFailsWithOneLineNamingIt) {
   const std::string fixture = test::encoder_fixture_dir();
   const std::string bogus = fixture + "/reference.json";
-  const std::string out = std::string(GEORANK_TEST_WORK_DIR) + "/export-sample4geo-bad";
+  const std::string out = test::scratch_root() + "/export-sample4geo-bad";
   const auto r =
       test::run_command(std::string(GEORANK_PYTHON) + " " + test::shell_quote(export_script()) +
                         " --checkpoint " + test::shell_quote(bogus) + " --out " + test::shell_quote(out));

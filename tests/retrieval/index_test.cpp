@@ -8,6 +8,7 @@
 #include <random>
 
 #include "georank/error.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -55,7 +56,7 @@ TEST(VectorIndex, FactoryIndexesFindTheNearestNeighbourAndSurviveSaveAndLoad) {
   FloatMatrix q{5, 16, {}};
   for (std::size_t i = 0; i < 5; ++i)  // queries that are gallery rows 0, 100, ...
     for (float v : g.row(i * 100)) q.values.push_back(v);
-  const auto dir = std::filesystem::path(GEORANK_TEST_WORK_DIR) / "index";
+  const auto dir = std::filesystem::path(test::scratch_root()) / "index";
   std::filesystem::create_directories(dir);
   for (const std::string factory : {"HNSW32", "IVF16,Flat"}) {
     IndexConfig cfg;

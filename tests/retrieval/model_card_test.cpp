@@ -7,6 +7,7 @@
 #include "georank/encoder.hpp"
 #include "georank/error.hpp"
 #include "retrieval/encoder_fixture.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -15,7 +16,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 std::string scratch(const std::string& name) {
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/model-card/" + name;
+  const std::string dir = test::scratch_root() + "/model-card/" + name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "georank/error.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string work_dir(const std::string& name) {
-  const auto dir = fs::path(GEORANK_TEST_WORK_DIR) / "npy" / name;
+  const auto dir = fs::path(test::scratch_root()) / "npy" / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

@@ -10,6 +10,7 @@
 #include "georank/error.hpp"
 #include "georank/runtime.hpp"
 #include "retrieval/encoder_fixture.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -141,7 +142,7 @@ TEST(OnnxEncoder, InputSizeContradictingTheModelIsRejected) {
 }
 
 TEST(OnnxEncoder, CorruptModelFileIsABackendErrorNamingTheFile) {
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/onnx-encoder-corrupt";
+  const std::string dir = test::scratch_root() + "/onnx-encoder-corrupt";
   fs::create_directories(dir);
   const std::string model = dir + "/broken.onnx";
   std::ofstream(model) << "this is not a protobuf";
@@ -168,12 +169,6 @@ TEST(OnnxEncoder, MissingModelFileIsNotFound) {
 // The first session in a process is the one that prints the noise, so these run this test
 // binary again with a filter that selects one of the DISABLED_ bodies below.
 
-test::ProcessResult run_self(const std::string& test_name) {
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
-  return test::run_command(test::shell_quote(self) +
-                           " --gtest_also_run_disabled_tests --gtest_filter=" + test_name);
-}
-
 TEST(OnnxEncoderStderr, DISABLED_CreateEncoder) {
   Encoder encoder(resolve_model_card(test::encoder_fixture_dir() + "/encoder.onnx"), {.n_threads = 1});
   std::fprintf(stderr, "encoder ready: %zu\n", encoder.dim());
@@ -187,7 +182,7 @@ TEST(OnnxEncoderStderr, DISABLED_CreatePlainOrtSession) {
 
 TEST(OnnxEncoderStderr, FirstSessionLeavesStderrFreeOfSchemaNoise) {
   test::encoder_fixture_dir();  // generate outside the child, whose stderr is inspected
-  const auto r = run_self("OnnxEncoderStderr.DISABLED_CreateEncoder");
+  const auto r = test::run_own_tests("OnnxEncoderStderr.DISABLED_CreateEncoder");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.err, Not(HasSubstr("Schema error")));
   EXPECT_THAT(r.err, HasSubstr("encoder ready: 128\n"));  // our own line still gets through
@@ -197,7 +192,7 @@ TEST(OnnxEncoderStderr, PlainOnnxRuntimeSessionWouldPrintTheNoise) {
   // Shows that the check above can fail: without the filter this build prints the noise.
   if (runtime_mode() != "prefix") GTEST_SKIP() << "the noise is specific to Debian's ONNX Runtime build";
   test::encoder_fixture_dir();
-  const auto r = run_self("OnnxEncoderStderr.DISABLED_CreatePlainOrtSession");
+  const auto r = test::run_own_tests("OnnxEncoderStderr.DISABLED_CreatePlainOrtSession");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.err, HasSubstr("Schema error: Trying to register schema"));
   EXPECT_THAT(r.err, HasSubstr("session ready\n"));

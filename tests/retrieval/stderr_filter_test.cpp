@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "retrieval/encoder_fixture.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
@@ -27,7 +28,7 @@ const std::string kNoise =
 class CaptureStderr {
  public:
   explicit CaptureStderr(const std::string& name) {
-    const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/stderr-filter";
+    const std::string dir = test::scratch_root() + "/stderr-filter";
     fs::create_directories(dir);
     path_ = dir + "/" + name + "-" + std::to_string(::getpid());
     std::fflush(stderr);

@@ -46,25 +46,19 @@ nlohmann::json top_list(const std::vector<FakeToken>& top) {
 
 }  // namespace
 
-FakeOpenAiServer::FakeOpenAiServer(Handler handler, bool as_llama_server)
+FakeOpenAiServer::FakeOpenAiServer(Handler handler, bool as_llama_server, FakeServerIdentity identity)
     : server_(std::make_unique<httplib::Server>()), handler_(std::move(handler)) {
-  server_->Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"object":"list","data":[{"id":"fake-model","object":"model"}]})", "application/json");
+  const nlohmann::json models = {{"object", "list"},
+                                 {"data", {{{"id", identity.model}, {"object", "model"}}}}};
+  server_->Get("/v1/models", [models](const httplib::Request&, httplib::Response& res) {
+    res.set_content(models.dump(), "application/json");
   });
   if (as_llama_server) {
-    if (as_llama_server) {
-      server_->Get("/props", [](const httplib::Request&, httplib::Response& res) {
-        res.set_content(R"({"media_marker":"<__fake_marker__>","build_info":"fake"})", "application/json");
-      });
-      server_->Post("/tokenize", [](const httplib::Request& req, httplib::Response& res) {
-        const auto body = nlohmann::json::parse(req.body);
-        auto tokens = nlohmann::json::array();
-        if (body.value("add_special", false)) tokens.push_back({{"id", 1}, {"piece", "<s>"}});
-        for (char c : body.at("content").get<std::string>())
-          tokens.push_back({{"id", static_cast<unsigned char>(c)}, {"piece", std::string(1, c)}});
-        res.set_content(nlohmann::json{{"tokens", tokens}}.dump(), "application/json");
-      });
-    }
+    nlohmann::json props = {{"media_marker", "<__fake_marker__>"}, {"build_info", identity.build}};
+    if (!identity.chat_template.empty()) props["chat_template"] = identity.chat_template;
+    server_->Get("/props", [props](const httplib::Request&, httplib::Response& res) {
+      res.set_content(props.dump(), "application/json");
+    });
     server_->Post("/tokenize", [](const httplib::Request& req, httplib::Response& res) {
       const auto body = nlohmann::json::parse(req.body);
       auto tokens = nlohmann::json::array();
@@ -72,6 +66,11 @@ FakeOpenAiServer::FakeOpenAiServer(Handler handler, bool as_llama_server)
       for (char c : body.at("content").get<std::string>())
         tokens.push_back({{"id", static_cast<unsigned char>(c)}, {"piece", std::string(1, c)}});
       res.set_content(nlohmann::json{{"tokens", tokens}}.dump(), "application/json");
+    });
+  } else if (!identity.version.empty()) {
+    const nlohmann::json version = {{"version", identity.version}};
+    server_->Get("/version", [version](const httplib::Request&, httplib::Response& res) {
+      res.set_content(version.dump(), "application/json");
     });
   }
   server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {

@@ -20,15 +20,25 @@ struct Response;
 
 namespace georank::test {
 
+/// What a fake server says of itself: its model id, and as a llama-server its build and chat
+/// template (GET /props); otherwise a version at GET /version when not empty (as vLLM does).
+struct FakeServerIdentity {
+  std::string model = "fake-model";
+  std::string build = "fake";
+  std::string chat_template;
+  std::string version;
+};
+
 /// A scripted OpenAI-compatible server on a free loopback port. Every POST (whatever the
-/// path) goes to the handler with its 0-based call index; GET /v1/models lists "fake-model".
+/// path) goes to the handler with its 0-based call index; GET /v1/models lists the identity's
+/// model ("fake-model").
 /// As a llama-server (`as_llama_server`), GET /props names the media marker
 /// "<__fake_marker__>" and POST /tokenize (not passed to the handler) tokenises one token per
 /// character (id = the character's code, BOS id 1 with add_special); otherwise /props is 404.
 class FakeOpenAiServer {
  public:
   using Handler = std::function<void(const httplib::Request&, httplib::Response&, int call)>;
-  explicit FakeOpenAiServer(Handler handler, bool as_llama_server = false);
+  explicit FakeOpenAiServer(Handler handler, bool as_llama_server = false, FakeServerIdentity identity = {});
   ~FakeOpenAiServer();
   FakeOpenAiServer(const FakeOpenAiServer&) = delete;
   FakeOpenAiServer& operator=(const FakeOpenAiServer&) = delete;

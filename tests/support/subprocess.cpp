@@ -35,16 +35,9 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string fresh_work_dir(const std::string& name) {
-  const fs::path dir = fs::path(GEORANK_TEST_WORK_DIR) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
 ProcessResult run_command(const std::string& command) {
   static std::atomic<int> counter{0};
-  const fs::path dir = fs::path(GEORANK_TEST_WORK_DIR) / "subprocess";
+  const fs::path dir = fs::path(test::scratch_root()) / "subprocess";
   fs::create_directories(dir);
   const std::string stem = std::to_string(getpid()) + "-" + std::to_string(counter++);
   const fs::path out = dir / (stem + ".out"), err = dir / (stem + ".err");
@@ -58,6 +51,12 @@ ProcessResult run_command(const std::string& command) {
   fs::remove(out);
   fs::remove(err);
   return r;
+}
+
+ProcessResult run_own_tests(const std::string& filter) {
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  return run_command(shell_quote(self) +
+                     " --gtest_also_run_disabled_tests --gtest_filter=" + shell_quote(filter));
 }
 
 }  // namespace georank::test

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "support/work_dir.hpp"  // fresh_work_dir, used with run_command throughout
+
 namespace georank::test {
 
 struct ProcessResult {
@@ -15,10 +17,11 @@ struct ProcessResult {
 /// through temporary files in the test work directory.
 ProcessResult run_command(const std::string& command);
 
+/// Runs the tests of this very test binary that match the gtest `filter` in a child process
+/// (disabled tests included): for tests of what a whole process does.
+ProcessResult run_own_tests(const std::string& filter);
+
 /// Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);
-
-/// Scratch directory for a test (created, emptied): GEORANK_TEST_WORK_DIR/<name>.
-std::string fresh_work_dir(const std::string& name);
 
 }  // namespace georank::test

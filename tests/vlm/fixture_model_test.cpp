@@ -9,6 +9,7 @@
 #include "georank/error.hpp"
 #include "georank/llama_backend.hpp"
 #include "georank/vlm_fixture.hpp"
+#include "support/work_dir.hpp"
 #include "vlm/tiny_vlm.hpp"
 
 namespace georank {
@@ -20,7 +21,7 @@ std::string read_all(const std::string& path) {
 }
 
 TEST(VlmFixture, SameSeedGivesIdenticalFilesAndOtherSeedsDiffer) {
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/vlm-fixture-determinism";
+  const std::string dir = test::scratch_root() + "/vlm-fixture-determinism";
   const auto a = write_vlm_fixture(dir + "/a", 11);
   const auto b = write_vlm_fixture(dir + "/b", 11);
   const auto c = write_vlm_fixture(dir + "/c", 12);
@@ -33,7 +34,7 @@ TEST(VlmFixture, SameSeedGivesIdenticalFilesAndOtherSeedsDiffer) {
 }
 
 TEST(VlmFixture, TheCliWritesTheSameFilesAsTheLibrary) {
-  const std::string dir = std::string(GEORANK_TEST_WORK_DIR) + "/vlm-fixture-cli";
+  const std::string dir = test::scratch_root() + "/vlm-fixture-cli";
   const auto lib = write_vlm_fixture(dir + "/lib", 5);
   const std::string cmd =
       std::string(GEORANK_CLI_PATH) + " fixtures vlm --out " + dir + "/cli --seed 5 > /dev/null";

@@ -108,7 +108,12 @@ TEST_F(LlamaServerTest, ServesTheRemoteBackendWithAllTokensShown) {
   config.top_logprobs = 1000;  // more than the fixture's vocabulary: every token is shown
   config.max_retries = 0;
   auto backend = make_remote_backend(config);
-  EXPECT_EQ(backend->fingerprint(), "remote:" + tiny_vlm().text_model);
+  const JudgeIdentity id = backend->identity();
+  EXPECT_EQ(id.server_model, tiny_vlm().text_model);
+  EXPECT_EQ(id.remote_dialect, "llama-server");
+  EXPECT_THAT(id.server_build, ::testing::StartsWith("b"));  // llama-server's /props build_info
+  EXPECT_EQ(id.chat_template, "server");                     // and its chat template, hashed
+  EXPECT_EQ(id.chat_template_sha256.size(), 64u);
   VlmRequest r;
   r.images = {noise_image(48, 24, 3), noise_image(32, 32, 4)};
   r.messages = {{"user", std::string("Ground ") + kMediaMarker + " tile " + kMediaMarker + " A or B?"}};

@@ -109,9 +109,11 @@ TEST(RemoteFaults, TooManyRequestsBacksOffExponentiallyThenSucceeds) {
   auto backend = make_remote_backend(config);
   const auto start = Clock::now();
   const auto out = backend->run(std::vector{yes_no()});
-  // Waits of 0.2 s and 0.4 s, each scaled by a jitter factor in [0.5, 1].
+  // Waits of 0.2 s and 0.4 s, each scaled by a jitter factor in [0.5, 1]: at least 0.3 s. The
+  // upper bound only tells them from waits of backoff_max_s (5 s each); a loaded machine may
+  // add seconds, never ten.
   EXPECT_GE(seconds_since(start), 0.3);
-  EXPECT_LT(seconds_since(start), 1.5);
+  EXPECT_LT(seconds_since(start), 9.0);
   EXPECT_EQ(server.n_posts(), 3);
   EXPECT_NEAR(out[0].logprobs[1], std::log(0.1), 1e-12);
 }
@@ -135,7 +137,7 @@ TEST(RemoteFaults, RetryAfterOfA429IsHonoured) {
 
 TEST(RemoteFaults, ServerHangingPastTheTimeoutEndsInATimeoutError) {
   FakeOpenAiServer server([&](const httplib::Request&, httplib::Response& res, int) {
-    const auto until = Clock::now() + std::chrono::seconds(3);
+    const auto until = Clock::now() + std::chrono::seconds(60);
     while (Clock::now() < until && !server.stopping().load())
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     respond(res, kGoodAnswer);
@@ -149,7 +151,7 @@ TEST(RemoteFaults, ServerHangingPastTheTimeoutEndsInATimeoutError) {
   EXPECT_THAT(e.what(), testing::HasSubstr(server.url()));
   EXPECT_THAT(e.what(), testing::HasSubstr("no answer within 0.3 s"));
   EXPECT_THAT(e.what(), testing::HasSubstr("2 attempts"));
-  EXPECT_LT(seconds_since(start), 2.0);
+  EXPECT_LT(seconds_since(start), 30.0);  // well before the server's answer (60 s)
 }
 
 TEST(RemoteFaults, ConnectionResetIsRetriedAndTheNextAnswerIsUsed) {

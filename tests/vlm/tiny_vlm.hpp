@@ -1,6 +1,6 @@
 #pragma once
-// Shared helpers of the VLM tests: the tiny random-weight model pair (generated once per test
-// process) and deterministic random images.
+// Shared helpers of the VLM tests: the tiny random-weight model pair (a shared fixture, made
+// once per test run) and deterministic random images.
 
 #include <cstdint>
 #include <memory>
@@ -8,13 +8,17 @@
 
 #include "georank/image.hpp"
 #include "georank/vlm_fixture.hpp"
+#include "support/work_dir.hpp"
 
 namespace georank::testing {
 
-/// text.gguf + mmproj.gguf of the tiny fixture (seed 7) under the test work folder.
+/// text.gguf + mmproj.gguf of the tiny fixture (seed 7), shared by every test process.
 inline const VlmFixtureFiles& tiny_vlm() {
-  static const VlmFixtureFiles files =
-      write_vlm_fixture(std::string(GEORANK_TEST_WORK_DIR) + "/vlm-tiny-7", 7);
+  static const VlmFixtureFiles files = [] {
+    const std::string dir =
+        test::shared_fixture("vlm-tiny-7", [](const std::string& tmp) { write_vlm_fixture(tmp, 7); });
+    return VlmFixtureFiles{dir + "/text.gguf", dir + "/mmproj.gguf"};
+  }();
   return files;
 }
 
