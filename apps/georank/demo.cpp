@@ -11,6 +11,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "common_flags.hpp"
 #include "georank/error.hpp"
 #include "georank/runtime.hpp"
 #include "georank/synthetic_vigor.hpp"
@@ -106,7 +107,7 @@ void add_demo(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   cmd->add_option("--out", o->out_dir, "Output folder")->capture_default_str();
   cmd->add_option("--queries", o->n_queries, "Synthetic test queries")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "CPU threads for the encoder and the VLM")->capture_default_str();
+  add_threads_option(*cmd, o->threads, "CPU threads for the encoder and the VLM");
   cmd->callback([o] { run_demo(*o); });
 }
 

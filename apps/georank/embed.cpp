@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common_flags.hpp"
 #include "dataset_options.hpp"
 #include "georank/dataset.hpp"
 #include "georank/embed.hpp"
 #include "georank/error.hpp"
+#include "georank/image.hpp"
 #include "georank/log.hpp"
 #include "georank/npy.hpp"
 #include "georank/progress.hpp"
@@ -63,6 +65,7 @@ struct EmbedCommand {
   int threads = 0;
   int batch = 8;
   std::string only = "both";
+  bool check_only = false;
 };
 
 void write_json_atomic(const std::string& path, const nlohmann::json& j) {
@@ -77,8 +80,16 @@ void write_json_atomic(const std::string& path, const nlohmann::json& j) {
   if (ec) throw Error(ErrorKind::io, "cannot rename " + tmp + " to " + path + ": " + ec.message());
 }
 
-nlohmann::json embed_view(const Encoder& encoder, View view, const std::vector<ImageRef>& items,
-                          EmbeddingCache* cache, const std::string& npy_path, NpyDtype dtype) {
+// One view's embeddings, computed but not yet written.
+struct ViewOutput {
+  const char* key;  ///< "queries" or "gallery" in the sidecar
+  std::string npy_path;
+  Embeddings embeddings;
+  nlohmann::json entry;
+};
+
+ViewOutput embed_view(const Encoder& encoder, View view, const std::vector<ImageRef>& items,
+                      EmbeddingCache* cache, const std::string& npy_path) {
   const char* label = view == View::ground ? "queries" : "gallery";
   std::unique_ptr<ProgressBar> bar;
   EmbedFilesOptions options;
@@ -100,18 +111,27 @@ nlohmann::json embed_view(const Encoder& encoder, View view, const std::vector<I
         result.n_encoded, label);
     throw CLI::RuntimeError(130);
   }
-  write_embeddings(npy_path, Embeddings{result.ids, result.matrix}, dtype);
-  log_info("{}: {} images ({} from the cache, {} encoded) -> {}", label, items.size(), result.n_cached,
-           result.n_encoded, npy_path);
-  return {{"npy", fs::path(npy_path).filename().string()},
-          {"ids", fs::path(ids_path_for(npy_path)).filename().string()},
-          {"n", items.size()},
-          {"n_cached", result.n_cached},
-          {"n_encoded", result.n_encoded}};
+  log_info("{}: {} images ({} from the cache, {} encoded)", label, items.size(), result.n_cached,
+           result.n_encoded);
+  return {label,
+          npy_path,
+          Embeddings{result.ids, result.matrix},
+          {{"npy", fs::path(npy_path).filename().string()},
+           {"ids", fs::path(ids_path_for(npy_path)).filename().string()},
+           {"n", items.size()},
+           {"n_cached", result.n_cached},
+           {"n_encoded", result.n_encoded}}};
 }
 
 void run(const EmbedCommand& c) {
   const InterruptGuard interrupts;  // an interrupt while loading stops before the first batch
+  {
+    const std::vector<PathArgument> outputs = {{"--out-dir", c.out_dir + "/queries.npy"},
+                                               {"--out-dir", c.out_dir + "/gallery.npy"},
+                                               {"--out-dir", c.out_dir + "/embeddings.meta.json"}};
+    const std::vector<PathArgument> inputs = {{"--model", c.model}, {"--card", c.card}};
+    check_outputs(outputs, inputs);
+  }
   const DatasetSpec spec = c.dataset.spec();
   const Dataset ds = load_dataset(spec);
   const ModelCard card = resolve_model_card(c.model, c.card);
@@ -137,6 +157,7 @@ void run(const EmbedCommand& c) {
                       {"dim", encoder.dim()},
                       {"dtype", c.fp16 ? "float16" : "float32"},
                       {"threads", c.threads},
+                      {"image_decoding", {{"exif_orientation", "applied"}}},
                       {"batch", c.batch}};
   if (card.random_weights) meta["note"] = "random-weight encoder: these embeddings mean nothing";
 
@@ -153,17 +174,25 @@ void run(const EmbedCommand& c) {
       // an unreadable old sidecar is simply replaced
     }
   }
+  // Every view is computed before any file is written, so a failure leaves the old outputs as
+  // they were; the sidecar names each file's SHA-256, so a reader can tell files of different
+  // runs apart even if a write fails half-way.
+  std::vector<ViewOutput> outputs;
   if (c.only != "gallery") {
     std::vector<ImageRef> items;
     for (const auto& q : ds.queries) items.push_back({q.id, q.path});
-    meta["queries"] =
-        embed_view(encoder, View::ground, items, cache.get(), c.out_dir + "/queries.npy", dtype);
+    outputs.push_back(embed_view(encoder, View::ground, items, cache.get(), c.out_dir + "/queries.npy"));
   }
   if (c.only != "queries") {
     std::vector<ImageRef> items;
     for (const auto& t : ds.gallery) items.push_back({t.id, t.path});
-    meta["gallery"] =
-        embed_view(encoder, View::aerial, items, cache.get(), c.out_dir + "/gallery.npy", dtype);
+    outputs.push_back(embed_view(encoder, View::aerial, items, cache.get(), c.out_dir + "/gallery.npy"));
+  }
+  for (ViewOutput& v : outputs) {
+    write_embeddings(v.npy_path, v.embeddings, dtype);
+    v.entry["sha256"] = sha256_file(v.npy_path);
+    meta[v.key] = v.entry;
+    log_info("{}: wrote {}", v.key, v.npy_path);
   }
   write_json_atomic(meta_path, meta);
 }
@@ -183,9 +212,7 @@ void add_embed(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--out-dir", c->out_dir, "Output folder")->required();
   cmd->add_flag("--fp16", c->fp16, "Store float16 instead of float32");
-  cmd->add_option("--threads", c->threads, "ONNX Runtime intra-op threads (0: one per physical core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_threads_option(*cmd, c->threads, "ONNX Runtime intra-op threads (0: one per physical core)");
   cmd->add_option("--batch", c->batch, "Images per inference call")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -194,9 +221,10 @@ void add_embed(CLI::App& app) {
   cmd->add_option("--only", c->only, "Embed only the queries or only the gallery")
       ->check(CLI::IsMember({"both", "queries", "gallery"}))
       ->capture_default_str();
+  add_check_only_flag(*cmd, c->check_only);
   cmd->callback([c] {
     if (c->model.empty() && c->card.empty()) throw CLI::RequiredError("--model or --card");
-    run(*c);
+    if (!c->check_only) run(*c);
   });
 }
 

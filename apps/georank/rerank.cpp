@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <unordered_map>
 
 #include "commands.hpp"
+#include "common_flags.hpp"
 #include "dataset_options.hpp"
 #include "georank/dataset.hpp"
 #include "georank/error.hpp"
@@ -41,12 +43,16 @@ struct RerankOptions {
   std::vector<std::string> servers;
   std::string server_model;
   std::string api_key_env = "GEORANK_API_KEY";
+  // A server that accepts but never answers costs at most (retries + 1) * timeout, not hours.
+  double timeout_s = 60.0;
+  int retries = 2;
   // Simulated judge (tests and dry runs).
   std::string judge = "vlm";
   double judge_accuracy = 0.8;
   double position_bias = 0.0;
   int judge_delay_ms = 0;
   bool no_progress = false;
+  bool check_only = false;
 };
 
 // Decoded images by path; the least recently loaded are dropped past a bound.
@@ -74,14 +80,43 @@ double label_quality(const Query& q, const std::string& tile_id) {
   return 0.9 * static_cast<double>(h % 10007) / 10007.0;
 }
 
+// The file's order is the retrieval rank; say so when the scores disagree with it or are missing.
+void warn_about_scores(const std::vector<QueryRanking>& input, const std::string& path) {
+  std::size_t unordered = 0, missing = 0;
+  for (const auto& r : input) {
+    bool ordered = true;
+    for (std::size_t i = 0; i < r.candidates.size(); ++i) {
+      if (std::isnan(r.candidates[i].score)) ++missing;
+      if (i > 0 && r.candidates[i].score > r.candidates[i - 1].score) ordered = false;
+    }
+    unordered += ordered ? 0 : 1;
+  }
+  if (unordered > 0)
+    log_warn(
+        "{}: {} of {} queries list candidates out of descending score order; their order in the file is "
+        "taken as the retrieval rank",
+        path, unordered, input.size());
+  if (missing > 0)
+    log_warn("{}: {} candidates have no score (null or absent); fusion and ties use the file's order", path,
+             missing);
+}
+
 void run(const RerankOptions& o) {
   validate(o.config);
+  {
+    std::vector<PathArgument> inputs = with_sidecar("--candidates", o.candidates);
+    inputs.insert(inputs.end(), {{"--model", o.model}, {"--mmproj", o.mmproj}, {"--cache", o.cache}});
+    check_outputs(with_sidecar("--out", o.out), inputs);
+  }
   const PromptTemplate prompt = prompt_for(o.config);
+  parse_image_layout(o.layout);
+  if (o.check_only) return;
   const Dataset ds = load_dataset(o.data.spec());
   const bool csv = o.candidates.ends_with(".csv");
   std::vector<QueryRanking> input = csv ? read_candidates_csv(o.candidates) : read_rankings(o.candidates);
   if (ds.spec.subset > 0)
     std::erase_if(input, [&](const QueryRanking& r) { return !ds.query_by_id.contains(r.query_id); });
+  warn_about_scores(input, o.candidates);
 
   ImageStore store;
   std::unordered_map<std::string, std::string> query_of_image, tile_of_image;  // image id -> name
@@ -119,6 +154,8 @@ void run(const RerankOptions& o) {
     RemoteConfig rc;
     rc.servers = o.servers;
     rc.model = o.server_model;
+    rc.timeout_s = o.timeout_s;
+    rc.max_retries = o.retries;
     if (const char* key = std::getenv(o.api_key_env.c_str())) rc.api_key = key;
     backend = make_remote_backend(rc);
   } else {
@@ -141,14 +178,19 @@ void run(const RerankOptions& o) {
   if (!o.cache.empty()) cache = std::make_unique<JudgmentCache>(o.cache);
   const bool show = !o.no_progress && log_level() <= LogLevel::info;
   const bool tty = isatty(STDERR_FILENO) != 0;
-  const std::int64_t every = std::max<std::int64_t>(1, static_cast<std::int64_t>(input.size()) / 20);
+  // Without a terminal (a log file, CI), a line every few seconds and the last one, not one
+  // per query.
+  constexpr double kLogEverySeconds = 5.0;
+  double last_line_s = -kLogEverySeconds;
   const auto progress = [&](const RerankProgress& p) {
     if (!show) return;
-    if (tty)
+    if (tty) {
       std::fprintf(stderr, "\r%s", format_progress(p).c_str());
-    else if (p.done % every == 0 || p.done == p.total)
+      if (p.done == p.total) std::fprintf(stderr, "\n");
+    } else if (p.done == p.total || p.elapsed_s - last_line_s >= kLogEverySeconds) {
       std::fprintf(stderr, "%s\n", format_progress(p).c_str());
-    if (tty && p.done == p.total) std::fprintf(stderr, "\n");
+      last_line_s = p.elapsed_s;
+    }
   };
   log_info("reranking {} queries: {} {} {} top-{} with {} ({})", input.size(), o.config.strategy,
            o.config.strategy == "pairwise" ? o.config.aggregate : "",
@@ -159,7 +201,8 @@ void run(const RerankOptions& o) {
   nlohmann::json extra = {{"dataset", to_json(ds.spec)},
                           {"candidates", o.candidates},
                           {"out", o.out},
-                          {"cache", o.cache.empty() ? nlohmann::json() : nlohmann::json(o.cache)}};
+                          {"cache", o.cache.empty() ? nlohmann::json() : nlohmann::json(o.cache)},
+                          {"image_decoding", {{"exif_orientation", "applied"}}}};
   if (o.judge == "simulated") {
     extra["simulated_judge"] = {{"judge_accuracy", o.judge_accuracy}, {"position_bias", o.position_bias}};
   } else if (!o.servers.empty()) {
@@ -197,7 +240,9 @@ void add_rerank(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--orders", c.orders, "Pairwise presentation orders: single | both | random")
       ->capture_default_str();
-  cmd->add_option("--k", c.k, "Rerank the top-k (the rest keep retrieval order)")->capture_default_str();
+  cmd->add_option("--k", c.k, "Rerank the top-k (the rest keep retrieval order)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--order-seed", c.seed, "Seed of random presentation orders")->capture_default_str();
   cmd->add_option("--prompt", c.prompt,
                   "Prompt template: a built-in name or a .toml file (default: the strategy's)");
@@ -218,7 +263,7 @@ void add_rerank(CLI::App& app) {
   cmd->add_option("--layout", o->layout, "Images as separate chunks or one composite canvas")
       ->check(CLI::IsMember({"separate", "composite"}))
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "CPU threads (0: all)")->capture_default_str();
+  add_threads_option(*cmd, o->threads, "CPU threads (0: all)");
   cmd->add_option("--ctx-size", o->n_ctx, "KV cells shared by a batch")->capture_default_str();
   cmd->add_option("--gpu-layers", o->gpu_layers, "Layers offloaded to a GPU (-1: all)")
       ->capture_default_str();
@@ -226,6 +271,12 @@ void add_rerank(CLI::App& app) {
                   "OpenAI-compatible server URL(s) (llama-server, vLLM, SGLang, Ollama)")
       ->delimiter(',');
   cmd->add_option("--server-model", o->server_model, "Model name for the server (default: its first model)");
+  cmd->add_option("--timeout", o->timeout_s, "Server: seconds to wait for each answer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--retries", o->retries, "Server: retries after a timeout, connection error, 429 or 5xx")
+      ->check(CLI::Range(0, 20))
+      ->capture_default_str();
   cmd->add_option("--api-key-env", o->api_key_env, "Environment variable holding the server's API key")
       ->capture_default_str();
   cmd->add_option("--judge", o->judge,
@@ -239,6 +290,7 @@ void add_rerank(CLI::App& app) {
   cmd->add_option("--judge-delay-ms", o->judge_delay_ms, "Simulated judge: sleep per judgment (tests)")
       ->capture_default_str();
   cmd->add_flag("--no-progress", o->no_progress, "No progress bar");
+  add_check_only_flag(*cmd, o->check_only);
   cmd->callback([o] { run(*o); });
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "common_flags.hpp"
 #include "dataset_options.hpp"
 #include "georank/error.hpp"
 #include "georank/image.hpp"
@@ -21,6 +22,7 @@ struct RetrieveOptions {
   std::string import_csv;
   bool k_given = false;
   bool no_persist = false;
+  bool check_only = false;
 };
 
 std::string utc_now() {
@@ -31,6 +33,12 @@ std::string utc_now() {
 }
 
 void run_retrieve(RetrieveOptions& o) {
+  {
+    const std::vector<PathArgument> inputs = {{"--query-embeddings", o.config.query_embeddings},
+                                              {"--gallery-embeddings", o.config.gallery_embeddings},
+                                              {"--import-csv", o.import_csv}};
+    check_outputs(with_sidecar("--out", o.out), inputs);
+  }
   const Dataset ds = load_dataset(o.data.spec());
   o.config.persist_index = !o.no_persist;
   nlohmann::json meta;
@@ -90,23 +98,25 @@ void add_retrieve(CLI::App& app) {
   cmd->add_option("--gallery-embeddings", o->config.gallery_embeddings,
                   "Gallery embeddings G.npy (G.ids beside it)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--k", o->config.k, "Candidates per query")->capture_default_str();
+  cmd->add_option("--k", o->config.k, "Candidates per query (at most the gallery size)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--index", o->config.index.factory,
                   "FAISS factory string: Flat (exact), HNSW32, IVF1024,Flat, ...")
       ->capture_default_str();
   cmd->add_option("--search-params", o->config.index.search_params,
                   "FAISS search parameters, e.g. nprobe=32");
-  cmd->add_option("--threads", o->config.index.n_threads, "Search threads (0: all cores)")
-      ->capture_default_str();
+  add_threads_option(*cmd, o->config.index.n_threads, "Search threads (0: all cores)");
   cmd->add_flag("--normalize", o->config.normalize, "L2-normalise embeddings first (cosine similarity)");
   cmd->add_flag("--no-persist-index", o->no_persist, "Do not save/reuse a trained index next to G.npy");
   cmd->add_option("--import-csv", o->import_csv,
                   "Import candidates from CSV (query_id,tile_id,score) instead")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out, "Output rankings JSONL (sidecar: <out>.meta.json)")->required();
+  add_check_only_flag(*cmd, o->check_only);
   cmd->callback([o, cmd] {
     o->k_given = cmd->count("--k") > 0;
-    run_retrieve(*o);
+    if (!o->check_only) run_retrieve(*o);
   });
 }
 

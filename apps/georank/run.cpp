@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "common_flags.hpp"
 #include "dataset_options.hpp"
 #include "georank/dataset.hpp"
 #include "georank/error.hpp"
@@ -30,19 +31,53 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs one subcommand in-process with the given arguments (without the program name).
-double run_step(void (*add)(CLI::App&), const std::vector<std::string>& args) {
+// One step of a run: a subcommand, its arguments (without the program name) and the config
+// sections they came from (for messages).
+struct Step {
+  void (*add)(CLI::App&);
+  std::vector<std::string> args;
+  std::string sections;
+  /// What check_step parses: `args`, with a file that earlier steps make replaced by one that
+  /// exists already (the config), since only the settings are checked.
+  std::vector<std::string> check_args;
+};
+
+// Parses a step's arguments and validates its settings without running it: every step is
+// checked before the first one starts, so a typo in the last section costs no work.
+void check_step(const std::string& config_path, const Step& s) {
   CLI::App app{"georank"};
   app.require_subcommand(1);
-  add(app);
+  s.add(app);
+  std::vector<std::string> args = s.check_args.empty() ? s.args : s.check_args;
+  args.push_back(kCheckOnlyFlag);
   std::vector<std::string> reversed(args.rbegin(), args.rend());
-  log_info("$ georank {}", fmt::join(args, " "));
+  const auto fail = [&](const std::string& why) {
+    return Error(ErrorKind::invalid_argument,
+                 fmt::format("{}: {} (step 'georank {}' from {}; keys are that command's flags)", config_path,
+                             why, s.args.front(), s.sections));
+  };
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    throw fail(e.what());
+  } catch (const Error& e) {
+    throw fail(e.what());
+  }
+}
+
+// Runs one subcommand in-process.
+double run_step(const Step& s) {
+  CLI::App app{"georank"};
+  app.require_subcommand(1);
+  s.add(app);
+  std::vector<std::string> reversed(s.args.rbegin(), s.args.rend());
+  log_info("$ georank {}", fmt::join(s.args, " "));
   const auto t0 = std::chrono::steady_clock::now();
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     throw Error(ErrorKind::invalid_argument,
-                fmt::format("run: step 'georank {}': {}", args.front(), e.what()));
+                fmt::format("run: step 'georank {}': {}", s.args.front(), e.what()));
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -67,44 +102,56 @@ void run_experiment(const std::string& config_path, bool dry_run) {
   const std::string candidates =
       cfg.candidates.empty() ? (fs::path(cfg.out_dir) / "candidates.jsonl").string() : cfg.candidates;
   nlohmann::json steps = nlohmann::json::array();
-  auto step = [&](void (*add)(CLI::App&), std::vector<std::string> args) {
-    steps.push_back(args);
-    if (dry_run) {
-      fmt::print("georank {}\n", fmt::join(args, " "));
-      return 0.0;
-    }
-    return run_step(add, args);
-  };
 
-  double retrieval_seconds = 0;
+  // The whole plan first, checked before anything runs.
+  std::vector<Step> retrieval_steps, rerank_steps;
   if (cfg.candidates.empty()) {
     const std::string emb = (fs::path(cfg.out_dir) / "embeddings").string();
     std::vector<std::string> embed = {"embed"};
     embed.insert(embed.end(), cfg.dataset_args.begin(), cfg.dataset_args.end());
     embed.insert(embed.end(), cfg.embed_args.begin(), cfg.embed_args.end());
     embed.insert(embed.end(), {"--out-dir", emb});
-    retrieval_seconds += step(add_embed, embed);
+    retrieval_steps.push_back({add_embed, embed, "[dataset] and [embed]", {}});
     std::vector<std::string> retrieve = {"retrieve"};
     retrieve.insert(retrieve.end(), cfg.dataset_args.begin(), cfg.dataset_args.end());
     retrieve.insert(retrieve.end(), cfg.retrieve_args.begin(), cfg.retrieve_args.end());
     retrieve.insert(retrieve.end(), {"--query-embeddings", emb + "/queries.npy", "--gallery-embeddings",
                                      emb + "/gallery.npy", "--out", candidates});
-    retrieval_seconds += step(add_retrieve, retrieve);
+    std::vector<std::string> check_retrieve(retrieve.begin(), retrieve.end() - 6);
+    check_retrieve.insert(check_retrieve.end(), {"--query-embeddings", config_path, "--gallery-embeddings",
+                                                 config_path, "--out", candidates});
+    retrieval_steps.push_back({add_retrieve, retrieve, "[dataset] and [retrieve]", check_retrieve});
   }
-
   std::vector<std::pair<std::string, std::string>> reranked;  // strategy name -> file
-  std::map<std::string, double> rerank_seconds;
   for (const auto& s : cfg.strategies) {
     const std::string out = (fs::path(cfg.out_dir) / ("reranked-" + s.name + ".jsonl")).string();
     std::vector<std::string> args = {"rerank"};
     args.insert(args.end(), cfg.dataset_args.begin(), cfg.dataset_args.end());
     args.insert(args.end(), cfg.rerank_args.begin(), cfg.rerank_args.end());
     args.insert(args.end(), s.args.begin(), s.args.end());
+    std::vector<std::string> check_args = args;
     args.insert(args.end(), {"--candidates", candidates, "--out", out});
-    rerank_seconds[s.name] = step(add_rerank, args);
+    check_args.insert(check_args.end(),
+                      {"--candidates", cfg.candidates.empty() ? config_path : candidates, "--out", out});
+    rerank_steps.push_back(
+        {add_rerank, args, "[dataset], [rerank] and [strategies." + s.name + "]", check_args});
     reranked.emplace_back(s.name, out);
   }
-  if (dry_run) return;
+  for (const auto* group : {&retrieval_steps, &rerank_steps})
+    for (const Step& s : *group) {
+      check_step(config_path, s);
+      steps.push_back(s.args);
+    }
+  if (dry_run) {
+    for (const auto& s : steps) fmt::print("georank {}\n", fmt::join(s.get<std::vector<std::string>>(), " "));
+    return;
+  }
+
+  double retrieval_seconds = 0;
+  for (const Step& s : retrieval_steps) retrieval_seconds += run_step(s);
+  std::map<std::string, double> rerank_seconds;
+  for (std::size_t i = 0; i < rerank_steps.size(); ++i)
+    rerank_seconds[reranked[i].first] = run_step(rerank_steps[i]);
 
   // Metrics side by side.
   CLI::App parser{"dataset"};

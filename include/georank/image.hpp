@@ -26,6 +26,9 @@ struct ImageLimits {
   /// Images with more pixels are rejected before any pixel memory is allocated
   /// (decompression-bomb guard). VIGOR panoramas are 2048x1024.
   std::int64_t max_pixels = 64LL * 1024 * 1024;
+  /// Turn JPEGs upright by their EXIF Orientation tag (phone photos), as viewers do. Off:
+  /// the stored pixels as they are. Outputs record which (`image_decoding` in their meta).
+  bool apply_exif_orientation = true;
 };
 
 /// Decodes a JPEG/PNG/BMP/GIF/PPM file. Throws Error(not_found) for a missing file and

@@ -12,6 +12,7 @@
 #include <iterator>
 #include <memory>
 
+#include "data/exif.hpp"
 #include "georank/error.hpp"
 
 #define STB_IMAGE_STATIC
@@ -122,6 +123,10 @@ Image decode_image(std::span<const std::uint8_t> encoded, const std::string& nam
   image.height = h;
   image.rgb.assign(pixels, pixels + static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 3);
   stbi_image_free(pixels);
+  if (limits.apply_exif_orientation) {
+    if (const int orientation = jpeg_exif_orientation(encoded); orientation != 1)
+      image = apply_exif_orientation(image, orientation);
+  }
   image.finalize();
   return image;
 }

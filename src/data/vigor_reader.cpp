@@ -14,6 +14,11 @@
 namespace georank::data {
 namespace {
 
+// Files saved by some editors start with a UTF-8 byte-order mark; it is not part of a name.
+void strip_bom(std::string& line) {
+  if (line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
+}
+
 namespace fs = std::filesystem;
 
 std::vector<std::string> protocol_cities(const DatasetSpec& spec) {
@@ -125,6 +130,7 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
       while (std::getline(list, line)) {
         ++line_no;
         const auto where = list_path.string() + ":" + std::to_string(line_no);
+        if (line_no == 1) strip_bom(line);
         const auto toks = tokens_of(line);
         if (toks.empty()) continue;
         if (toks.size() != 1) {
@@ -153,7 +159,9 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
       label_path = root / "splits__corrected" / city / label_name;
     std::ifstream labels(label_path);
     if (!labels) {
-      issues.missing(label_path.string(), "label file missing");
+      issues.missing(label_path.string(),
+                     spec.corrected_labels ? "label file missing (looked in splits/ and splits__corrected/)"
+                                           : "label file missing");
       continue;
     }
     std::string line;
@@ -161,6 +169,7 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
     while (std::getline(labels, line)) {
       ++line_no;
       const auto where = label_path.string() + ":" + std::to_string(line_no);
+      if (line_no == 1) strip_bom(line);
       const auto toks = tokens_of(line);
       if (toks.empty()) continue;
       if (toks.size() != 13) {

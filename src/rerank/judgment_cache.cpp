@@ -1,4 +1,5 @@
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include <fmt/format.h>
@@ -129,6 +130,10 @@ struct JudgmentCache::Impl {
 
 JudgmentCache::JudgmentCache(const std::string& path) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
+  if (const auto folder = std::filesystem::path(path).parent_path(); !folder.empty()) {
+    std::error_code ec;  // like every output: the cache's folder is made when missing
+    std::filesystem::create_directories(folder, ec);
+  }
   try {
     impl_->db = sqlite::open(path);
   } catch (const Error& e) {

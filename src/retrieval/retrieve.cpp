@@ -20,6 +20,23 @@ using nlohmann::json;
 
 // Rows of `e` in the order of `wanted` (moved out of `e` when already in that order, so a
 // VIGOR-sized gallery is not copied); throws naming missing ids.
+// A NaN, an infinity or a zero vector has no direction: its similarities are meaningless, and
+// FAISS drops NaN scores silently (an empty candidate list). Refuse it, naming the row.
+void check_usable_rows(const FloatMatrix& m, const std::vector<std::string>& ids, const std::string& path) {
+  for (std::size_t r = 0; r < m.rows; ++r) {
+    double norm2 = 0;
+    for (const float v : m.row(r)) {
+      if (!std::isfinite(v))
+        throw Error(ErrorKind::invalid_argument, fmt::format("{}: row {} (id '{}') holds a {} value", path, r,
+                                                             ids[r], std::isnan(v) ? "NaN" : "infinite"));
+      norm2 += static_cast<double>(v) * v;
+    }
+    if (norm2 == 0)
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("{}: row {} (id '{}') is a zero vector", path, r, ids[r]));
+  }
+}
+
 FloatMatrix select_rows(Embeddings& e, const std::vector<std::string>& wanted, const std::string& what,
                         const std::string& path) {
   if (e.ids == wanted) return std::move(e.matrix);
@@ -51,6 +68,33 @@ FloatMatrix select_rows(Embeddings& e, const std::vector<std::string>& wanted, c
   return m;
 }
 
+// `georank embed` describes each file it wrote in its sidecar (row count, SHA-256): a file that
+// does not match came from another run (a failed or interrupted one), and is refused.
+void check_sidecar_matches(const std::string& path, const json& info, const std::string& side) {
+  const json& meta = info.at("meta");
+  if (!meta.is_object()) return;
+  const std::string name = fs::path(path).filename().string();
+  for (const char* key : {"queries", "gallery"}) {
+    const auto it = meta.find(key);
+    if (it == meta.end() || !it->is_object() || it->value("npy", "") != name) continue;
+    const auto n = it->find("n");
+    if (n != it->end() && n->is_number_unsigned() &&
+        n->get<std::uint64_t>() != info.at("rows").get<std::uint64_t>())
+      throw Error(
+          ErrorKind::invalid_argument,
+          fmt::format("{} has {} rows but {} describes {} for it: the files come from different embed "
+                      "runs; run georank embed again",
+                      path, info.at("rows").get<std::uint64_t>(), side, n->get<std::uint64_t>()));
+    const auto sha = it->find("sha256");
+    if (sha != it->end() && sha->is_string() && *sha != info.at("sha256"))
+      throw Error(
+          ErrorKind::invalid_argument,
+          fmt::format("{} is not the file {} describes (SHA-256 differs): the files come from different "
+                      "embed runs; run georank embed again",
+                      path, side));
+  }
+}
+
 json embeddings_info(const std::string& path, const Embeddings& e) {
   const auto header = read_npy_header(path);
   json j = {{"path", fs::absolute(path).string()},
@@ -68,10 +112,12 @@ json embeddings_info(const std::string& path, const Embeddings& e) {
       std::ifstream in(side);
       j["meta"] = json::parse(in);
       j["meta_file"] = side.string();
-      break;
     } catch (const json::exception& ex) {
       log_warn("{}: ignored, not JSON: {}", side.string(), ex.what());
+      continue;
     }
+    check_sidecar_matches(path, j, side.string());
+    break;
   }
   return j;
 }
@@ -131,8 +177,13 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
   std::vector<std::string> query_ids, tile_ids;
   for (const auto& q : ds.queries) query_ids.push_back(q.id);
   for (const auto& t : ds.gallery) tile_ids.push_back(t.id);
+  check_usable_rows(q_emb.matrix, q_emb.ids, cfg.query_embeddings);
+  check_usable_rows(g_emb.matrix, g_emb.ids, cfg.gallery_embeddings);
   FloatMatrix queries = select_rows(q_emb, query_ids, "queries", cfg.query_embeddings);
   FloatMatrix gallery = select_rows(g_emb, tile_ids, "gallery tiles", cfg.gallery_embeddings);
+  const std::size_t k = std::min(cfg.k, gallery.rows);
+  if (k < cfg.k)
+    log_info("--k {} is more than the gallery's {} tiles: returning all {}", cfg.k, gallery.rows, k);
   if (g_emb.ids.size() > tile_ids.size())
     log_info("{}: {} rows are not in this dataset's gallery and are ignored", cfg.gallery_embeddings,
              g_emb.ids.size() - tile_ids.size());
@@ -169,7 +220,7 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
     index = VectorIndex::build(gallery, cfg.index);
   }
   const auto t1 = std::chrono::steady_clock::now();
-  const SearchResult res = index->search(queries, cfg.k);
+  const SearchResult res = index->search(queries, k);
   const auto t2 = std::chrono::steady_clock::now();
 
   RetrieveResult out;
@@ -205,7 +256,8 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
               {"n_queries_before_subset", ds.n_queries_total},
               {"subset", {{"n", ds.spec.subset}, {"seed", ds.spec.seed}}},
               {"gallery_size", ds.gallery.size()},
-              {"k", cfg.k},
+              {"k", k},
+              {"k_requested", cfg.k},
               {"index",
                {{"factory", cfg.index.factory},
                 {"exact", index->exact()},

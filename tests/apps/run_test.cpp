@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <vector>
 
 #include "georank/dataset.hpp"
 #include "georank/synthetic_vigor.hpp"
@@ -103,6 +105,31 @@ TEST(RunCommand, UnknownSectionIsRejectedNamingTheFileAndKey) {
   EXPECT_NE(r.err.find("run.toml"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("rerankk"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(f.dir + "/out/summary.json"));
+}
+
+TEST(RunCommand, EveryStepIsCheckedBeforeTheFirstOneRuns) {
+  const RunFixture f = make_fixture("run_checked");
+  const std::string good =
+      "[rerank]\njudge = \"simulated\"\nk = 5\nno-progress = true\n\n"
+      "[strategies.good]\nstrategy = \"pairwise\"\n\n";
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"a strategy typo in the last section", "[strategies.bad]\nstrategy = \"pairwize\"\n", "pairwize"},
+      {"an unknown key", "[strategies.bad]\nstrategy = \"pairwise\"\naggregat = \"sort\"\n", "aggregat"},
+      {"a value of the wrong type", "[strategies.bad]\nstrategy = \"pairwise\"\nk = \"ten\"\n", "--k"},
+  };
+  for (const auto& [what, bad, named] : cases) {
+    const std::string config = write_config(f, good + bad);
+    for (const std::string mode : {"", " --dry-run"}) {
+      const auto r = test::run_command(std::string(GEORANK_CLI_PATH) + " run --config " +
+                                       test::shell_quote(config) + mode);
+      EXPECT_EQ(r.exit_code, 2) << what << mode << r.err;
+      EXPECT_NE(r.err.find("run.toml"), std::string::npos) << what << r.err;
+      EXPECT_NE(r.err.find(named), std::string::npos) << what << r.err;
+      EXPECT_NE(r.err.find("[strategies.bad]"), std::string::npos) << what << r.err;
+      // The good strategy before it did not run.
+      EXPECT_FALSE(fs::exists(f.dir + "/out/reranked-good.jsonl")) << what << mode;
+    }
+  }
 }
 
 }  // namespace

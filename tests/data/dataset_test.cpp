@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numbers>
+#include <sstream>
 
 #include "georank/dataset_check.hpp"
 #include "georank/error.hpp"
@@ -326,6 +327,30 @@ TEST(DatasetCheck, ListsEveryBadManifestRowWithItsLine) {
   EXPECT_TRUE(has((dir / "t1.png").string() + ": file missing")) << joined;
   ASSERT_EQ(report.counts.size(), 1u);
   EXPECT_EQ(report.counts[0].split, "");
+}
+
+}  // namespace
+}  // namespace georank
+
+namespace georank {
+namespace {
+
+TEST(VigorReaderBom, AByteOrderMarkAtTheStartOfAListOrLabelFileIsNotPartOfTheFirstName) {
+  const std::string root = make_vigor("bom", false);
+  const Dataset plain = load_dataset(parse_dataset_spec("vigor:" + root));
+  for (const char* file : {"splits/Chicago/satellite_list.txt", "splits/Chicago/pano_label_balanced.txt"}) {
+    const fs::path p = fs::path(root) / file;
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    in.close();
+    std::ofstream(p) << "\xEF\xBB\xBF" << ss.str();
+  }
+  const Dataset with_bom = load_dataset(parse_dataset_spec("vigor:" + root));
+  ASSERT_EQ(with_bom.queries.size(), plain.queries.size());
+  ASSERT_EQ(with_bom.gallery.size(), plain.gallery.size());
+  EXPECT_EQ(with_bom.queries.front().id, plain.queries.front().id);
+  EXPECT_EQ(with_bom.gallery.front().id, plain.gallery.front().id);
 }
 
 }  // namespace
