@@ -356,7 +356,18 @@ VlmRequest render_prompt(const PromptTemplate& prompt, std::shared_ptr<const Ima
     if (token == "query") {
       req.images.push_back(query);
     } else if (token.starts_with("cand:")) {
-      req.images.push_back(candidates[std::stoul(token.substr(5))]);
+      // A user's template text may spell "{cand:N}" itself: N is checked, not trusted.
+      std::size_t i = 0;
+      const char* digits = token.data() + 5;
+      const char* digits_end = token.data() + token.size();
+      const auto [end, ec] = std::from_chars(digits, digits_end, i);
+      if (ec != std::errc() || end != digits_end || i >= n)
+        throw Error(
+            ErrorKind::invalid_argument,
+            fmt::format(
+                "{}: prompt template '{}': placeholder {{{}}} names no candidate image (there are {})",
+                prompt.source, prompt.name, token, n));
+      req.images.push_back(candidates[i]);
     } else {
       out += user.substr(at, close + 1 - at);
       at = close + 1;

@@ -159,6 +159,22 @@ TEST(PromptTemplates, DeeplyNestedArraysAreRejectedInsteadOfExhaustingTheStack) 
   EXPECT_NE(what.find("nested deeper"), std::string::npos) << what;
 }
 
+TEST(PromptTemplates, ACandidatePlaceholderSpelledInTheTextMustNameAnExistingImage) {
+  auto t = builtin_prompt_template("pointwise-score");
+  const auto q = solid(1), a = solid(2);
+  const std::vector<std::shared_ptr<const Image>> one = {a};
+  for (const char* placeholder : {"{cand:1}", "{cand:99999999999999999999}", "{cand:x}"}) {
+    t.user = "{query} then " + std::string(placeholder);
+    try {
+      (void)render_prompt(t, q, one);
+      ADD_FAILURE() << placeholder << " was rendered";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find(placeholder), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(PromptTemplates, AnAnswersRangeWhoseWidthOverflowsIsRejected) {
   // hi - lo exceeds LLONG_MAX: unchecked, the width wraps negative and passes "at most 1001".
   const auto what = rejection(
