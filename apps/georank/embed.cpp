@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "dataset_options.hpp"
+#include "exit_status.hpp"
 #include "georank/dataset.hpp"
 #include "georank/embed.hpp"
 #include "georank/error.hpp"
@@ -98,7 +99,7 @@ nlohmann::json embed_view(const Encoder& encoder, View view, const std::vector<I
     log_warn(
         "interrupted: {} {} images encoded and cached in this run; run the same command again to continue",
         result.n_encoded, label);
-    throw CLI::RuntimeError(130);
+    throw CLI::RuntimeError(kExitInterrupted);
   }
   write_embeddings(npy_path, Embeddings{result.ids, result.matrix}, dtype);
   log_info("{}: {} images ({} from the cache, {} encoded) -> {}", label, items.size(), result.n_cached,

@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "dataset_options.hpp"
+#include "exit_status.hpp"
 #include "georank/dataset.hpp"
 #include "georank/error.hpp"
 #include "georank/log.hpp"
@@ -40,9 +41,14 @@ double run_step(void (*add)(CLI::App&), const std::vector<std::string>& args) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     app.parse(reversed);
+  } catch (const CLI::RuntimeError&) {
+    throw;  // a step's own outcome (interrupted, dataset not clean) keeps its exit status
   } catch (const CLI::ParseError& e) {
-    throw Error(ErrorKind::invalid_argument,
-                fmt::format("run: step 'georank {}': {}", args.front(), e.what()));
+    const int status = parse_error_status(e);
+    const ErrorKind kind = status == kExitNotFound ? ErrorKind::not_found
+                           : status == kExitIo     ? ErrorKind::io
+                                                   : ErrorKind::invalid_argument;
+    throw Error(kind, fmt::format("run: step 'georank {}': {}", args.front(), e.what()));
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
