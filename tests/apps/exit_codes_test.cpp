@@ -62,6 +62,17 @@ TEST(ExitCodes, ABadValueIsBadInputNamingIt) {
   EXPECT_THAT(r.err, HasSubstr("bad port '99999999999999999999'"));
 }
 
+TEST(ExitCodes, A64BitFlagPastItsTypeIsBadInputNotSilentlyItsMaximum) {
+  const auto dir = test::fresh_work_dir("exit-codes-seed");
+  auto r = georank("fixtures vlm --seed 99999999999999999999 --out " + shell_quote(dir + "/vlm"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--seed"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/vlm"));
+  r = georank("simulate --queries 2 --seed -1");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--seed"));
+}
+
 TEST(ExitCodes, AMissingFileIsNotFound) {
   // CLI11's existing-file check (exit 105 before) and the library's own not_found.
   auto r = georank("run --config /nonexistent/georank/run.toml");
