@@ -2,7 +2,6 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -15,9 +14,11 @@ namespace {
 
 // CLI11 reports a mistyped subcommand as "A subcommand is required" (the word is taken for
 // an unexpected positional). Walks the leading words of the command line instead and names
-// the first one that is no subcommand of the command before it.
+// the first one that is no subcommand of the command before it; `parent` is set to that
+// command's path ("georank fixtures").
 const char* unknown_subcommand(CLI::App& app, int argc, char** argv, std::string& parent) {
   CLI::App* current = &app;
+  parent = app.get_name();
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
     if (word.empty() || word.front() == '-') return nullptr;
@@ -25,11 +26,9 @@ const char* unknown_subcommand(CLI::App& app, int argc, char** argv, std::string
     if (subcommands.empty()) return nullptr;
     const auto named = std::find_if(subcommands.begin(), subcommands.end(),
                                     [&](const CLI::App* sub) { return sub->check_name(word); });
-    if (named == subcommands.end()) {
-      parent = current->get_name();
-      return argv[i];
-    }
+    if (named == subcommands.end()) return argv[i];
     current = *named;
+    parent += " " + current->get_name();
   }
   return nullptr;
 }

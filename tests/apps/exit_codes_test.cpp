@@ -49,7 +49,7 @@ TEST(ExitCodes, AnUnknownSubcommandIsNamedAsSuch) {
   EXPECT_THAT(r.err, ::testing::Not(HasSubstr("A subcommand is required")));
   r = georank("fixtures nosuchfixture --out x");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("unknown subcommand 'nosuchfixture' of 'fixtures'"));
+  EXPECT_THAT(r.err, HasSubstr("unknown subcommand 'nosuchfixture' of 'georank fixtures'"));
   r = georank("");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("subcommand is required"));
