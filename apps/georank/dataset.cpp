@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "dataset_options.hpp"
+#include "exit_status.hpp"
 #include "georank/dataset_check.hpp"
 
 namespace georank::cli {
@@ -51,7 +52,7 @@ void run_check(const DatasetOptions& opts, const DatasetCheckOptions& check, boo
     fmt::print("{} files checked; {} malformed lines, {} missing, {} unreadable: {}\n", r.n_files_checked,
                n[0], n[1], n[2], r.clean() ? "clean" : "NOT clean");
   }
-  if (!r.clean()) throw CLI::RuntimeError(1);
+  if (!r.clean()) throw CLI::RuntimeError(kExitBadInput);
 }
 
 }  // namespace

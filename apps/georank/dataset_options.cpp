@@ -1,5 +1,7 @@
 #include "dataset_options.hpp"
 
+#include "checked_number.hpp"
+
 namespace georank::cli {
 
 DatasetSpec DatasetOptions::spec() const {
@@ -23,9 +25,12 @@ void add_dataset_options(CLI::App& cmd, DatasetOptions& o) {
   cmd.add_option("--cities", o.cities, "VIGOR cities (comma-separated; default: the protocol's cities)")
       ->delimiter(',');
   cmd.add_option("--subset", o.subset, "Use a deterministic subset of N queries (0: all)")
+      ->check(fits_64_bits(true))
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd.add_option("--seed", o.seed, "Seed of the query subset")->capture_default_str();
+  cmd.add_option("--seed", o.seed, "Seed of the query subset")
+      ->check(fits_64_bits(false))
+      ->capture_default_str();
   cmd.add_option("--labels", o.labels, "VIGOR label files: original or corrected (\"__corrected\")")
       ->check(CLI::IsMember({"original", "corrected"}))
       ->capture_default_str();

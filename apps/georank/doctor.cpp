@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "exit_status.hpp"
 #include "georank/runtime.hpp"
 
 namespace georank::cli {
@@ -69,7 +70,7 @@ void add_doctor(CLI::App& app) {
     }
     if (!r.problems.empty()) {
       std::cerr << "georank doctor: " << r.problems.front() << "\n";
-      throw CLI::RuntimeError(1);
+      throw CLI::RuntimeError(kExitBackend);
     }
   });
 }

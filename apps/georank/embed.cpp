@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "dataset_options.hpp"
+#include "exit_status.hpp"
 #include "georank/dataset.hpp"
 #include "georank/embed.hpp"
 #include "georank/error.hpp"
@@ -109,7 +110,7 @@ ViewOutput embed_view(const Encoder& encoder, View view, const std::vector<Image
     log_warn(
         "interrupted: {} {} images encoded and cached in this run; run the same command again to continue",
         result.n_encoded, label);
-    throw CLI::RuntimeError(130);
+    throw CLI::RuntimeError(kExitInterrupted);
   }
   log_info("{}: {} images ({} from the cache, {} encoded)", label, items.size(), result.n_cached,
            result.n_encoded);

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "checked_number.hpp"
 #include "commands.hpp"
 #include "georank/synthetic_vigor.hpp"
 
@@ -18,6 +19,7 @@ void add_fixtures_dataset(CLI::App& fixtures) {
                   "Panoramas of the train city (0: max(4, queries/4))")
       ->capture_default_str();
   cmd->add_option("--seed", cfg->seed, "Seed; the output is a pure function of the options")
+      ->check(fits_64_bits(false))
       ->capture_default_str();
   cmd->add_option("--tile-px", cfg->tile_px, "Aerial tile size in pixels")->capture_default_str();
   cmd->add_option("--pano-width", cfg->pano_width, "Panorama width in pixels (height = width/2)")

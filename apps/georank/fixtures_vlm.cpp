@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "checked_number.hpp"
 #include "commands.hpp"
 #include "georank/vlm_fixture.hpp"
 
@@ -15,7 +16,9 @@ void add_fixtures_vlm(CLI::App& parent) {
   static std::uint64_t seed = 0;
   static std::string shape = "tiny";
   cmd->add_option("--out", out_dir, "Output folder (created if missing)")->required();
-  cmd->add_option("--seed", seed, "Random seed; the same seed gives identical files")->capture_default_str();
+  cmd->add_option("--seed", seed, "Random seed; the same seed gives identical files")
+      ->check(fits_64_bits(false))
+      ->capture_default_str();
   cmd->add_option("--shape", shape, "tiny (tests) or bench (~135M text model + ViT-B/16-like tower)")
       ->check(CLI::IsMember({"tiny", "bench"}))
       ->capture_default_str();

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "checked_number.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "dataset_options.hpp"
@@ -243,7 +244,9 @@ void add_rerank(CLI::App& app) {
   cmd->add_option("--k", c.k, "Rerank the top-k (the rest keep retrieval order)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--order-seed", c.seed, "Seed of random presentation orders")->capture_default_str();
+  cmd->add_option("--order-seed", c.seed, "Seed of random presentation orders")
+      ->check(fits_64_bits(false))
+      ->capture_default_str();
   cmd->add_option("--prompt", c.prompt,
                   "Prompt template: a built-in name or a .toml file (default: the strategy's)");
   cmd->add_option("--score-mode", c.score_mode, "Direct score: expected (over \"0\"..\"100\") or text")

@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "dataset_options.hpp"
+#include "exit_status.hpp"
 #include "georank/dataset.hpp"
 #include "georank/error.hpp"
 #include "georank/log.hpp"
@@ -42,6 +43,14 @@ struct Step {
   std::vector<std::string> check_args;
 };
 
+// The error kind a step's flag error stands for (a missing file is "not found", not "bad flag").
+ErrorKind kind_of(const CLI::ParseError& e) {
+  const int status = parse_error_status(e);
+  return status == kExitNotFound ? ErrorKind::not_found
+         : status == kExitIo     ? ErrorKind::io
+                                 : ErrorKind::invalid_argument;
+}
+
 // Parses a step's arguments and validates its settings without running it: every step is
 // checked before the first one starts, so a typo in the last section costs no work.
 void check_step(const std::string& config_path, const Step& s) {
@@ -51,17 +60,16 @@ void check_step(const std::string& config_path, const Step& s) {
   std::vector<std::string> args = s.check_args.empty() ? s.args : s.check_args;
   args.push_back(kCheckOnlyFlag);
   std::vector<std::string> reversed(args.rbegin(), args.rend());
-  const auto fail = [&](const std::string& why) {
-    return Error(ErrorKind::invalid_argument,
-                 fmt::format("{}: {} (step 'georank {}' from {}; keys are that command's flags)", config_path,
-                             why, s.args.front(), s.sections));
+  const auto fail = [&](const std::string& why, ErrorKind kind = ErrorKind::invalid_argument) {
+    return Error(kind, fmt::format("{}: {} (step 'georank {}' from {}; keys are that command's flags)",
+                                   config_path, why, s.args.front(), s.sections));
   };
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    throw fail(e.what());
+    throw fail(e.what(), kind_of(e));
   } catch (const Error& e) {
-    throw fail(e.what());
+    throw fail(e.what(), e.kind());
   }
 }
 
@@ -75,9 +83,10 @@ double run_step(const Step& s) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     app.parse(reversed);
+  } catch (const CLI::RuntimeError&) {
+    throw;  // a step's own outcome (interrupted, dataset not clean) keeps its exit status
   } catch (const CLI::ParseError& e) {
-    throw Error(ErrorKind::invalid_argument,
-                fmt::format("run: step 'georank {}': {}", s.args.front(), e.what()));
+    throw Error(kind_of(e), fmt::format("run: step 'georank {}': {}", s.args.front(), e.what()));
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }

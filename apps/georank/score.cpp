@@ -244,7 +244,8 @@ void add_score(CLI::App& app) {
   cmd->add_option("--answer-cue", o->answer_cue, "Text between the generated text and the answer")
       ->capture_default_str();
   add_threads_option(*cmd, o->threads, "CPU threads (in-process; 0: all)");
-  cmd->add_option("--ctx", o->n_ctx, "Context size (in-process)")->capture_default_str();
+  cmd->add_option("--ctx-size,--ctx", o->n_ctx, "KV cells of the context (in-process)")
+      ->capture_default_str();
   cmd->add_option("--server-model", o->server_model, "Model name sent to the server (default: its first)");
   cmd->add_option("--api-key", o->api_key, "Bearer token (default: $GEORANK_API_KEY or $OPENAI_API_KEY)");
   cmd->add_option("--timeout", o->timeout_s, "Per-request timeout in seconds")->capture_default_str();

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "checked_number.hpp"
 #include "commands.hpp"
 #include "georank/simulation.hpp"
 
@@ -42,7 +43,7 @@ void add_simulate(CLI::App& app) {
   auto as_json = std::make_shared<bool>(false);
   cmd->add_option("--queries", config->queries, "Simulated queries")->capture_default_str();
   cmd->add_option("--k", config->k, "Rerank depth (top-k)")->capture_default_str();
-  cmd->add_option("--seed", config->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--seed", config->seed, "Random seed")->check(fits_64_bits(false))->capture_default_str();
   cmd->add_option("--judge-accuracy", config->judge_accuracy,
                   "Pairwise judge accuracy at the mean positive-negative gap (0.5 coin flip .. 1 perfect)")
       ->capture_default_str();

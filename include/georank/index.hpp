@@ -42,7 +42,8 @@ struct SearchResult {
 class VectorIndex {
  public:
   /// Builds (and for IVF-type factories trains) an index over `vectors` (rows = gallery).
-  /// Throws Error(invalid_argument) for a bad factory string or too few training vectors.
+  /// Throws Error(invalid_argument) for a bad factory string, too few training vectors or
+  /// `values.size() != rows * cols`.
   static VectorIndex build(const FloatMatrix& vectors, const IndexConfig& config);
   /// Reads an index written by `save`. Throws Error(not_found / backend).
   static VectorIndex load(const std::string& path, const IndexConfig& config);
@@ -54,7 +55,7 @@ class VectorIndex {
   /// Writes the index (temporary file + rename). Throws Error(io).
   void save(const std::string& path) const;
   /// Searches `queries` (cols == dim()) for the top `k`. Throws Error(invalid_argument) on a
-  /// dimension mismatch.
+  /// dimension mismatch or `values.size() != rows * cols`.
   [[nodiscard]] SearchResult search(const FloatMatrix& queries, std::size_t k) const;
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] std::size_t dim() const;
@@ -67,7 +68,8 @@ class VectorIndex {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Scales each row to unit L2 norm (rows of norm 0 stay 0).
+/// Scales each row to unit L2 norm (rows of norm 0 stay 0). Throws Error(invalid_argument)
+/// when `values.size() != rows * cols`.
 void l2_normalize(FloatMatrix& m);
 
 }  // namespace georank

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "georank/error.hpp"
 #include "georank/vlm.hpp"
 
 namespace georank {
@@ -47,6 +48,14 @@ struct LlamaConfig {
   bool share_prefixes = true;  ///< decode common request prefixes once (prefix tree)
 };
 
+/// A request that needs more KV cells than `LlamaConfig::n_ctx` (`--ctx-size` on the command
+/// line). An Error(invalid_argument) of its own type, so that a caller that falls back on
+/// other invalid requests (an answer set the vocabulary cannot score) does not fall back on it.
+class ContextTooSmall : public Error {
+ public:
+  explicit ContextTooSmall(const std::string& message) : Error(ErrorKind::invalid_argument, message) {}
+};
+
 /// Loads the model pair and returns the in-process judge. Throws Error(not_found) for missing
 /// files, Error(invalid_argument) for an unusable template name, Error(backend) when llama.cpp
 /// or mtmd cannot load the files.
@@ -55,7 +64,8 @@ struct LlamaConfig {
 /// as a continuation of the prompt's last text (tokenise last text + variant and diff against
 /// the last text alone), multi-token variants are teacher-forced, and the probabilities of the
 /// variants are summed. A choice with no representable variant is Error(invalid_argument).
-/// Every prompt that scores must end with text. A request with neither choices nor generation
+/// Every prompt that scores must end with text. A request longer than the context is
+/// ContextTooSmall. A request with neither choices nor generation
 /// is only tokenised (n_prompt_tokens filled, nothing decoded).
 ///
 /// `VlmResponse::n_decoded_tokens`: every decoded token (text, image, generated, forced) is

@@ -67,7 +67,8 @@ class ListJudge {
 
 /// How a direct-score template is read: the expected value over the closed answer set
 /// ("0".."100"), or the first integer of a short generated answer. `expected` falls back to
-/// `text` when the backend cannot score the answer set (Error(invalid_argument)).
+/// `text` when the backend cannot score the answer set (Error(invalid_argument)), but not
+/// when a request does not fit the context (ContextTooSmall, rethrown).
 enum class ScoreMode { expected, text };
 
 /// The images a VLM judge shows: the query and the top-K candidate tiles (index = candidate).

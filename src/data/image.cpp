@@ -39,22 +39,28 @@ std::string to_hex(const unsigned char* data, unsigned n) {
   return out;
 }
 
-struct Sha256 {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+// SHA-256 over OpenSSL's EVP interface. The context is owned from the moment it is created,
+// so a failed init (the constructor throws, no destructor runs) does not leak it.
+class Sha256 {
+ public:
   Sha256() {
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+    if (!ctx_ptr_ || EVP_DigestInit_ex(ctx_ptr_.get(), EVP_sha256(), nullptr) != 1)
       throw Error(ErrorKind::backend, "OpenSSL SHA-256 init failed");
   }
-  ~Sha256() { EVP_MD_CTX_free(ctx); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void update(const void* data, std::size_t n) { EVP_DigestUpdate(ctx, data, n); }
+  void update(const void* data, std::size_t n) {
+    if (EVP_DigestUpdate(ctx_ptr_.get(), data, n) != 1)
+      throw Error(ErrorKind::backend, "OpenSSL SHA-256 update failed");
+  }
   std::string hex() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    EVP_DigestFinal_ex(ctx, md, &n);
+    if (EVP_DigestFinal_ex(ctx_ptr_.get(), md, &n) != 1)
+      throw Error(ErrorKind::backend, "OpenSSL SHA-256 final failed");
     return to_hex(md, n);
   }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_ptr_{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
 };
 
 std::vector<std::uint8_t> read_file(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -76,8 +77,16 @@ QueryRanking ranking_from_json(const json& j, const std::string& where) {
     if (c.contains("positive") && c["positive"].is_boolean()) rc.positive = c["positive"].get<bool>();
     if (c.contains("semi_positive") && c["semi_positive"].is_boolean())
       rc.semi_positive = c["semi_positive"].get<bool>();
-    if (c.contains("baseline_rank") && c["baseline_rank"].is_number_integer())
-      rc.baseline_rank = c["baseline_rank"].get<int>();
+    if (c.contains("baseline_rank") && c["baseline_rank"].is_number_integer()) {
+      // get<int>() would truncate a larger value into another, plausible rank.
+      const auto& rank = c["baseline_rank"];
+      if ((rank.is_number_unsigned() && rank.get<std::uint64_t>() > std::numeric_limits<int>::max()) ||
+          (!rank.is_number_unsigned() &&
+           (rank.get<std::int64_t>() < 0 || rank.get<std::int64_t>() > std::numeric_limits<int>::max())))
+        bad(cw,
+            "\"baseline_rank\" must be an integer in 0.." + std::to_string(std::numeric_limits<int>::max()));
+      rc.baseline_rank = rank.get<int>();
+    }
     if (c.contains("evidence")) rc.evidence = c["evidence"];
     r.candidates.push_back(std::move(rc));
   }

@@ -18,6 +18,9 @@ const std::vector<std::string> kStrategies = {"pointwise-score", "pointwise-like
                                               "pointwise-yesno", "pointwise-yesno-reasoning",
                                               "pairwise",        "listwise"};
 
+// Templates need one level of arrays; the bound keeps a hostile file from exhausting the stack.
+constexpr int kMaxArrayDepth = 16;
+
 // A parsed value of the TOML subset: a string, an integer or an array of either.
 struct Value {
   enum class Kind { string, integer, array } kind = Kind::string;
@@ -91,7 +94,7 @@ class Parser {
     }
   }
 
-  Value parse_value() {
+  Value parse_value(int depth = 0) {
     Value v;
     const char c = peek();
     if (text_.substr(pos_, 3) == "\"\"\"") {
@@ -100,11 +103,12 @@ class Parser {
       v.str = parse_basic();
     } else if (c == '[') {
       v.kind = Value::Kind::array;
+      if (depth >= kMaxArrayDepth) fail(fmt::format("arrays nested deeper than {} levels", kMaxArrayDepth));
       ++pos_;
       skip_space_and_newlines();
       while (peek() != ']') {
         if (pos_ >= text_.size()) fail("unterminated array");
-        v.items.push_back(parse_value());
+        v.items.push_back(parse_value(depth + 1));
         skip_space_and_newlines();
         if (peek() == ',') {
           ++pos_;
@@ -257,9 +261,10 @@ PromptTemplate parse_prompt_template(std::string_view text, const std::string& s
     kv.erase("answers");
   } else {
     const Value& v = kv.at("answers_range");
+    long long span = 0;
     if (v.kind != Value::Kind::array || v.items.size() != 2 || v.items[0].kind != Value::Kind::integer ||
         v.items[1].kind != Value::Kind::integer || v.items[0].integer >= v.items[1].integer ||
-        v.items[1].integer - v.items[0].integer > 1000)
+        __builtin_sub_overflow(v.items[1].integer, v.items[0].integer, &span) || span > 1000)
       parser.fail("'answers_range' must be [lo, hi] with lo < hi and at most 1001 answers", v.line);
     for (long long i = v.items[0].integer; i <= v.items[1].integer; ++i)
       t.answers.push_back(std::to_string(i));
@@ -351,7 +356,18 @@ VlmRequest render_prompt(const PromptTemplate& prompt, std::shared_ptr<const Ima
     if (token == "query") {
       req.images.push_back(query);
     } else if (token.starts_with("cand:")) {
-      req.images.push_back(candidates[std::stoul(token.substr(5))]);
+      // A user's template text may spell "{cand:N}" itself: N is checked, not trusted.
+      std::size_t i = 0;
+      const char* digits = token.data() + 5;
+      const char* digits_end = token.data() + token.size();
+      const auto [end, ec] = std::from_chars(digits, digits_end, i);
+      if (ec != std::errc() || end != digits_end || i >= n)
+        throw Error(
+            ErrorKind::invalid_argument,
+            fmt::format(
+                "{}: prompt template '{}': placeholder {{{}}} names no candidate image (there are {})",
+                prompt.source, prompt.name, token, n));
+      req.images.push_back(candidates[i]);
     } else {
       out += user.substr(at, close + 1 - at);
       at = close + 1;

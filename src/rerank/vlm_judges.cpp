@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "georank/error.hpp"
+#include "georank/llama_backend.hpp"
 #include "georank/log.hpp"
 #include "georank/rerank_judge.hpp"
 
@@ -141,6 +142,8 @@ class VlmPointJudge final : public PointJudge {
     std::vector<VlmResponse> responses;
     try {
       responses = backend_.run(requests);
+    } catch (const ContextTooSmall&) {
+      throw;  // a configuration error, not an answer set the vocabulary cannot score
     } catch (const Error& e) {
       // "Where the vocabulary allows": a model that cannot represent the number answers
       // rejects the closed set; read a generated number instead.

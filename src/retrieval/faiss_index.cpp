@@ -10,6 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
+
+#include <fmt/format.h>
 
 #include "georank/error.hpp"
 #include "georank/index.hpp"
@@ -52,6 +55,23 @@ void apply_search_params(faiss::Index* index, const std::string& params) {
   }
 }
 
+// FAISS reads rows * cols floats from values.data() and takes the dimension as an int and the
+// count as an idx_t: a matrix whose shape disagrees with its storage is rejected first.
+void check_shape(const FloatMatrix& m, const char* what) {
+  std::size_t n_values = 0;
+  if (__builtin_mul_overflow(m.rows, m.cols, &n_values))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("{}: shape {} x {} overflows", what, m.rows, m.cols));
+  if (m.values.size() != n_values)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("{}: {} values for a {} x {} matrix (rows * cols = {})", what, m.values.size(),
+                            m.rows, m.cols, n_values));
+  if (m.cols > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+      m.rows > static_cast<std::size_t>(std::numeric_limits<idx_t>::max()))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("{}: shape {} x {} is too large for FAISS", what, m.rows, m.cols));
+}
+
 }  // namespace
 
 VectorIndex::VectorIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -61,6 +81,7 @@ VectorIndex::~VectorIndex() = default;
 
 VectorIndex VectorIndex::build(const FloatMatrix& vectors, const IndexConfig& config) {
   if (vectors.cols == 0) throw Error(ErrorKind::invalid_argument, "cannot index vectors of dimension 0");
+  check_shape(vectors, "gallery vectors");
   const ThreadScope threads(config.n_threads);
   auto impl = std::make_unique<Impl>();
   impl->config = config;
@@ -118,12 +139,18 @@ SearchResult VectorIndex::search(const FloatMatrix& queries, std::size_t k) cons
     throw Error(ErrorKind::invalid_argument, "query dimension " + std::to_string(queries.cols) +
                                                  " differs from the gallery's " + std::to_string(dim()));
   if (k == 0) throw Error(ErrorKind::invalid_argument, "k must be >= 1");
+  check_shape(queries, "query vectors");
+  std::size_t n_results = 0;
+  if (__builtin_mul_overflow(queries.rows, k, &n_results) ||
+      k > static_cast<std::size_t>(std::numeric_limits<idx_t>::max()))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("k = {} is too large for {} queries", k, queries.rows));
   const ThreadScope threads(impl_->config.n_threads);
   SearchResult r;
   r.n_queries = queries.rows;
   r.k = k;
-  r.scores.assign(queries.rows * k, -INFINITY);
-  r.labels.assign(queries.rows * k, -1);
+  r.scores.assign(n_results, -INFINITY);
+  r.labels.assign(n_results, -1);
   if (queries.rows == 0) return r;
   const int saved_block = faiss::distance_compute_blas_database_bs;
   faiss::distance_compute_blas_database_bs =
@@ -152,6 +179,7 @@ bool VectorIndex::exact() const {
 }
 
 void l2_normalize(FloatMatrix& m) {
+  check_shape(m, "vectors to normalise");
   for (std::size_t r = 0; r < m.rows; ++r) {
     auto row = m.row(r);
     double s = 0;

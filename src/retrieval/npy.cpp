@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <unordered_set>
 
@@ -59,7 +60,10 @@ std::vector<std::size_t> parse_shape(const std::string& text, const std::string&
     for (std::size_t i = b; i < e; ++i) {
       if (!std::isdigit(static_cast<unsigned char>(part[i])))
         bad(path, "npy header has a malformed shape " + text);
-      v = v * 10 + static_cast<std::size_t>(part[i] - '0');
+      const auto digit = static_cast<std::size_t>(part[i] - '0');
+      if (v > (std::numeric_limits<std::size_t>::max() - digit) / 10)
+        bad(path, "npy header field 'shape' has a dimension too large: " + text);
+      v = v * 10 + digit;
     }
     dims.push_back(v);
   }
@@ -132,6 +136,7 @@ NpyHeader read_npy_header(const std::string& path) {
   if (in.gcount() != 8 || std::memcmp(magic, "\x93NUMPY", 6) != 0)
     bad(path, "not a .npy file (bad magic string)");
   const int major = static_cast<unsigned char>(magic[6]);
+  const std::uintmax_t file_size = fs::file_size(path);
   std::size_t header_len = 0;
   std::size_t prefix = 0;
   if (major == 1) {
@@ -149,6 +154,10 @@ NpyHeader read_npy_header(const std::string& path) {
     bad(path, "unsupported .npy format version " + std::to_string(major));
   }
   if (!in) bad(path, "truncated .npy header");
+  // The declared length comes from the file: compare it with the file before allocating it.
+  if (file_size < prefix || header_len > file_size - prefix)
+    bad(path, "truncated .npy header: header length " + std::to_string(header_len) + " exceeds the file's " +
+                  std::to_string(file_size) + " bytes");
   std::string header(header_len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_len));
   if (static_cast<std::size_t>(in.gcount()) != header_len) bad(path, "truncated .npy header");
@@ -174,11 +183,15 @@ NpyHeader read_npy_header(const std::string& path) {
   h.rows = dims[0];
   h.cols = dims[1];
   h.data_offset = prefix + header_len;
-  const auto need = h.data_offset + h.rows * h.cols * item_size(h.dtype);
-  const auto have = fs::file_size(path);
-  if (have < need)
+  std::size_t data_bytes = 0;
+  std::size_t need = 0;
+  if (__builtin_mul_overflow(h.rows, h.cols, &data_bytes) ||
+      __builtin_mul_overflow(data_bytes, item_size(h.dtype), &data_bytes) ||
+      __builtin_add_overflow(h.data_offset, data_bytes, &need))
+    bad(path, "npy header field 'shape' " + shape_text + " is too large (rows * cols * itemsize overflows)");
+  if (file_size < need)
     bad(path, "file is truncated: shape " + shape_text + " needs " + std::to_string(need) +
-                  " bytes, file has " + std::to_string(have));
+                  " bytes, file has " + std::to_string(file_size));
   return h;
 }
 

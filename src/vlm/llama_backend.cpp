@@ -54,9 +54,9 @@ class LlamaBackend final : public VlmBackend {
       r.template_name = prepared[i].template_name;
       if (prepared[i].decodes()) order.push_back(i);
       if (prepared[i].decodes() && cells(prepared[i]) > session_.n_ctx())
-        throw Error(ErrorKind::invalid_argument,
-                    "request " + std::to_string(i) + " needs about " + std::to_string(cells(prepared[i])) +
-                        " KV cells; n_ctx is " + std::to_string(session_.n_ctx()));
+        throw ContextTooSmall("request " + std::to_string(i) + " needs about " +
+                              std::to_string(cells(prepared[i])) + " KV cells but the context has " +
+                              std::to_string(session_.n_ctx()) + ": raise --ctx-size (n_ctx)");
     }
     const LlamaConfig& cfg = session_.config();
     if (cfg.share_prefixes)  // neighbours in this order share the longest prefixes

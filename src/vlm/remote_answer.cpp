@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <set>
 #include <string_view>
@@ -12,6 +13,30 @@ namespace georank::remote {
 namespace {
 
 using nlohmann::json;
+
+// A count or token id: an integer in 0..INT_MAX. get<int>() on anything else truncates or,
+// for an out-of-range float, is undefined; such a value is treated as absent.
+std::optional<int> non_negative_int(const json& value, bool allow_integral_float) {
+  constexpr auto kMax = std::numeric_limits<int>::max();
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<std::uint64_t>();
+    return v <= static_cast<std::uint64_t>(kMax) ? std::optional<int>(static_cast<int>(v)) : std::nullopt;
+  }
+  if (value.is_number_integer()) {
+    const auto v = value.get<std::int64_t>();
+    return v >= 0 && v <= kMax ? std::optional<int>(static_cast<int>(v)) : std::nullopt;
+  }
+  if (allow_integral_float && value.is_number_float()) {
+    const double v = value.get<double>();
+    if (v >= 0 && v <= kMax && v == std::floor(v)) return static_cast<int>(v);
+  }
+  return std::nullopt;
+}
+
+int saturating_add(int a, int b) {
+  int sum = 0;
+  return __builtin_add_overflow(a, b, &sum) ? std::numeric_limits<int>::max() : sum;
+}
 
 double clamp_logprob(const json& value) {
   if (!value.is_number()) return kMinLogprob;  // null stands for -inf in nlohmann's dump
@@ -38,7 +63,12 @@ std::optional<TokenLogprob> parse_entry(const json& entry) {
   } else {
     return std::nullopt;
   }
-  if (auto it = entry.find("id"); it != entry.end() && it->is_number_integer()) t.id = it->get<int>();
+  if (auto it = entry.find("id"); it != entry.end() && it->is_number()) {
+    // A token id that is not one (negative, fractional, past int) makes the entry unreadable:
+    // truncated, it could match or merge with a different token.
+    t.id = non_negative_int(*it, false);
+    if (!t.id) return std::nullopt;
+  }
   return t;
 }
 
@@ -61,7 +91,7 @@ const json* first_position(const json& body) {
 }
 
 int json_int(const json& j, const char* key, int fallback = 0) {
-  if (auto it = j.find(key); it != j.end() && it->is_number()) return it->get<int>();
+  if (auto it = j.find(key); it != j.end()) return non_negative_int(*it, true).value_or(fallback);
   return fallback;
 }
 
@@ -172,11 +202,12 @@ AnswerStats answer_stats(const json& body) {
     s.n_prompt = json_int(body, "tokens_evaluated");
     s.n_generated = json_int(body, "tokens_predicted");
   }
-  s.n_decoded = s.n_prompt + s.n_generated;
+  s.n_decoded = saturating_add(s.n_prompt, s.n_generated);
   if (auto t = body.find("timings"); t != body.end() && t->is_object()) {
     s.prompt_ms = json_double(*t, "prompt_ms");
     s.predicted_ms = json_double(*t, "predicted_ms");
-    if (t->contains("prompt_n")) s.n_decoded = json_int(*t, "prompt_n") + json_int(*t, "predicted_n");
+    if (t->contains("prompt_n"))
+      s.n_decoded = saturating_add(json_int(*t, "prompt_n"), json_int(*t, "predicted_n"));
   }
   return s;
 }

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -52,8 +53,9 @@ Endpoint parse_endpoint(const std::string& url) {
     throw Error(ErrorKind::invalid_argument, "server URL '" + url + "' has no host");
   if (const auto colon = host_port.rfind(':'); colon != std::string::npos && host_port.back() != ']') {
     const std::string port = host_port.substr(colon + 1);
-    if (port.empty() || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stol(port) > 65535)
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535)
       throw Error(ErrorKind::invalid_argument, "server URL '" + url + "' has a bad port '" + port + "'");
   }
   e.scheme_host_port = scheme + "://" + host_port;

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "georank/error.hpp"
+#include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {
@@ -88,6 +89,20 @@ TEST(Rankings, MalformedLinesAreReportedWithFileAndLine) {
                                   << "\n";
   EXPECT_NE(error_of([&] { read_rankings(dir + "/c.jsonl"); }).find("c.jsonl:2: query \"q\" appears twice"),
             std::string::npos);
+}
+
+TEST(Rankings, ABaselineRankPastIntIsRejectedNotTruncated) {
+  const auto dir = test::fresh_work_dir("ranking-baseline-rank");
+  // 2^32 + 1 would truncate to rank 1.
+  for (const char* rank : {"4294967297", "-1", "18446744073709551615"}) {
+    std::ofstream(dir + "/r.jsonl") << R"({"query_id":"q","candidates":[{"tile_id":"t","baseline_rank":)"
+                                    << rank << "}]}\n";
+    EXPECT_NE(error_of([&] {
+                read_rankings(dir + "/r.jsonl");
+              }).find("r.jsonl:1: candidates[0]: \"baseline_rank\""),
+              std::string::npos)
+        << rank;
+  }
 }
 
 TEST(CandidatesCsv, GroupsByQuerySortsByScoreAndKeepsFileOrderOnTies) {

@@ -140,5 +140,49 @@ TEST(PromptTemplates, MalformedTemplatesAreRejectedWithTheLine) {
   EXPECT_THROW(builtin_prompt_template("no-such"), Error);
 }
 
+std::string rejection(const std::string& text) {
+  try {
+    parse_prompt_template(text, "hostile.toml");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(PromptTemplates, DeeplyNestedArraysAreRejectedInsteadOfExhaustingTheStack) {
+  const std::size_t depth = 200000;
+  const std::string text =
+      "name = \"a\"\nstrategy = \"pairwise\"\nuser = \"{query}\"\nanswers = " + std::string(depth, '[') +
+      std::string(depth, ']') + "\n";
+  const auto what = rejection(text);
+  EXPECT_NE(what.find("hostile.toml:4"), std::string::npos) << what;
+  EXPECT_NE(what.find("nested deeper"), std::string::npos) << what;
+}
+
+TEST(PromptTemplates, ACandidatePlaceholderSpelledInTheTextMustNameAnExistingImage) {
+  auto t = builtin_prompt_template("pointwise-score");
+  const auto q = solid(1), a = solid(2);
+  const std::vector<std::shared_ptr<const Image>> one = {a};
+  for (const char* placeholder : {"{cand:1}", "{cand:99999999999999999999}", "{cand:x}"}) {
+    t.user = "{query} then " + std::string(placeholder);
+    try {
+      (void)render_prompt(t, q, one);
+      ADD_FAILURE() << placeholder << " was rendered";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find(placeholder), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(PromptTemplates, AnAnswersRangeWhoseWidthOverflowsIsRejected) {
+  // hi - lo exceeds LLONG_MAX: unchecked, the width wraps negative and passes "at most 1001".
+  const auto what = rejection(
+      "name = \"a\"\nstrategy = \"pointwise-score\"\nuser = \"{query}\"\n"
+      "answers_range = [-9223372036854775807, 9223372036854775807]\n");
+  EXPECT_NE(what.find("hostile.toml:4: prompt template: 'answers_range'"), std::string::npos) << what;
+}
+
 }  // namespace
 }  // namespace georank

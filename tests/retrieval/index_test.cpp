@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 #include <random>
 
@@ -84,6 +85,36 @@ TEST(VectorIndex, BadFactoriesAndDimensionsAreErrors) {
   ivf.factory = "IVF1024,Flat";  // 10 training vectors for 1024 lists
   EXPECT_THROW(VectorIndex::build(g, ivf), Error);
   EXPECT_THROW((void)VectorIndex::build(g, {}).search(random_unit(1, 4, 7), 1), Error);
+}
+
+void expect_invalid_argument(const std::function<void()>& f, const std::string& what) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one mentioning " << what;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+TEST(VectorIndex, MatricesWhoseValuesDisagreeWithTheirShapeAreRejectedBeforeFaissReadsThem) {
+  // FAISS would read 1000 x 8 floats from a buffer of 8.
+  const FloatMatrix short_gallery{1000, 8, std::vector<float>(8, 0.5f)};
+  expect_invalid_argument([&] { (void)VectorIndex::build(short_gallery, {}); }, "8 values for a 1000 x 8");
+  const auto index = VectorIndex::build(random_unit(10, 8, 8), {});
+  const FloatMatrix short_queries{500, 8, std::vector<float>(8, 0.5f)};
+  expect_invalid_argument([&] { (void)index.search(short_queries, 3); }, "8 values for a 500 x 8");
+  // rows * cols wraps to 0: an empty buffer must not pass as a 2^62 x 4 matrix.
+  const FloatMatrix wrapping{std::size_t{1} << 62, 4, {}};
+  expect_invalid_argument([&] { (void)VectorIndex::build(wrapping, {}); }, "overflows");
+  FloatMatrix to_normalise{4, 8, std::vector<float>(3, 1.0f)};
+  expect_invalid_argument([&] { l2_normalize(to_normalise); }, "3 values for a 4 x 8");
+}
+
+TEST(VectorIndex, AKWhoseResultCountOverflowsIsRejected) {
+  const auto index = VectorIndex::build(random_unit(10, 8, 9), {});
+  expect_invalid_argument([&] { (void)index.search(random_unit(4, 8, 10), std::size_t{1} << 62); },
+                          "too large");
 }
 
 }  // namespace

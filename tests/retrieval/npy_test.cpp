@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "georank/error.hpp"
+#include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {
@@ -173,6 +174,58 @@ TEST(Npy, RejectsBadFilesNamingTheFileAndTheProblem) {
   expect_error_mentions(dir + "/magic.npy", "magic");
   expect_error_mentions(dir + "/truncated.npy", "truncated");
   EXPECT_THROW((void)read_npy(dir + "/absent.npy"), Error);
+}
+
+// A .npy file written byte by byte: version `major`, the header dict as given (padded with a
+// newline), then `n_data_bytes` zero bytes.
+std::string write_raw_npy(const std::string& path, int major, const std::string& dict,
+                          std::size_t n_data_bytes, std::uint32_t declared_header_len = 0) {
+  std::string bytes = "\x93NUMPY";
+  bytes.push_back(static_cast<char>(major));
+  bytes.push_back('\0');
+  const std::string header = dict + "\n";
+  const std::uint32_t len =
+      declared_header_len != 0 ? declared_header_len : static_cast<std::uint32_t>(header.size());
+  const int n_len_bytes = major == 1 ? 2 : 4;
+  for (int i = 0; i < n_len_bytes; ++i) bytes.push_back(static_cast<char>((len >> (8 * i)) & 0xffu));
+  bytes += header;
+  bytes.append(n_data_bytes, '\0');
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+TEST(Npy, RejectsShapeDigitsThatOverflowNamingTheShapeField) {
+  const auto dir = test::fresh_work_dir("npy_hostile_digits");
+  const auto path =
+      write_raw_npy(dir + "/digits.npy", 1,
+                    "{'descr': '<f4', 'fortran_order': False, 'shape': (184467440737095516160, 4), }", 64);
+  expect_error_mentions(path, "'shape'");
+}
+
+TEST(Npy, RejectsAShapeWhoseByteCountOverflowsInsteadOfPassingTheSizeCheck) {
+  const auto dir = test::fresh_work_dir("npy_hostile_product");
+  // 2^62 rows * 4 cols * 4 bytes wraps to 0 in 64 bits: without checked arithmetic the file
+  // "fits" and every row() reads out of bounds.
+  const auto path =
+      write_raw_npy(dir + "/product.npy", 1,
+                    "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", 0);
+  expect_error_mentions(path, "'shape'");
+  try {
+    (void)read_npy_header(path);
+    ADD_FAILURE() << "no error from the header alone";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+  }
+}
+
+TEST(Npy, ComparesAVersion2HeaderLengthWithTheFileBeforeAllocatingIt) {
+  const auto dir = test::fresh_work_dir("npy_hostile_header_len");
+  for (const int major : {2, 3}) {
+    const auto path = write_raw_npy(dir + "/v" + std::to_string(major) + ".npy", major,
+                                    "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }", 4,
+                                    0xfffffff0u);  // declares a ~4 GiB header in a ~90-byte file
+    expect_error_mentions(path, "header length 4294967280");
+  }
 }
 
 TEST(Ids, RoundTripAndAcceptCrLfAndAMissingFinalNewline) {

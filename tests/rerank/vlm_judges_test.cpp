@@ -1,0 +1,64 @@
+// VLM judges on the tiny in-process model: a context too small for the request is a clear
+// error, not the "answer set cannot be scored" fallback.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "georank/error.hpp"
+#include "georank/llama_backend.hpp"
+#include "georank/rerank_judge.hpp"
+#include "georank/rerank_prompt.hpp"
+#include "vlm/tiny_vlm.hpp"
+
+namespace georank {
+namespace {
+
+using testing::noise_image;
+using testing::tiny_vlm;
+
+class CountingBackend final : public VlmBackend {
+ public:
+  explicit CountingBackend(VlmBackend& inner) : inner_(inner) {}
+  std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override {
+    ++n_runs;
+    return inner_.run(requests);
+  }
+  JudgeIdentity identity() const override { return inner_.identity(); }
+  std::string name() const override { return inner_.name(); }
+  int n_runs = 0;
+
+ private:
+  VlmBackend& inner_;
+};
+
+TEST(VlmPointJudge, AContextTooSmallForTheRequestIsAnErrorNamingCtxSizeNotAFallback) {
+  LlamaConfig cfg;
+  cfg.model = tiny_vlm().text_model;
+  cfg.mmproj = tiny_vlm().mmproj;
+  cfg.n_ctx = 256;  // two images and the score prompt need more
+  cfg.n_seq_max = 4;
+  cfg.threads = 1;
+  auto llama = make_llama_backend(cfg);
+  JudgeImages images;
+  images.query = noise_image(64, 32, 1);
+  images.candidates = {noise_image(32, 32, 2)};
+  for (const char* name : {"pointwise-score", "pointwise-likert"}) {
+    SCOPED_TRACE(name);
+    const PromptTemplate prompt = builtin_prompt_template(name);
+    CountingBackend counted(*llama);
+    auto judge = make_vlm_point_judge(counted, prompt, images, ScoreMode::expected);
+    const int candidate = 0;
+    try {
+      (void)judge->judge(std::span(&candidate, 1));
+      ADD_FAILURE() << "a request larger than the context was judged";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("--ctx-size"));
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("KV cells"));
+    }
+    EXPECT_EQ(counted.n_runs, 1) << "the judge retried in text mode";
+  }
+}
+
+}  // namespace
+}  // namespace georank
