@@ -164,10 +164,11 @@ class DualEncoder(nn.Module):
 
 # ---- checkpoints ---------------------------------------------------------------------------
 
-def clean_state_dict(state):
+def clean_state_dict(state, dropped=None):
     """Backbone parameters of a Sample4Geo/timm checkpoint: unwraps {"state_dict": ...} and
-    {"model": ...}, strips DataParallel's "module." and Sample4Geo's "model." prefixes, drops
-    logit_scale and any classifier (head.fc)."""
+    {"model": ...}, strips DataParallel's "module.", torch.compile's "_orig_mod." and
+    Sample4Geo's "model." prefixes (in any order), drops logit_scale and any classifier
+    (head.fc). The names of dropped entries are appended to `dropped` when given."""
     if isinstance(state, dict):
         for key in ("state_dict", "model_state_dict", "model"):
             if key in state and isinstance(state[key], dict):
@@ -176,11 +177,20 @@ def clean_state_dict(state):
     out = {}
     for k, v in state.items():
         if not torch.is_tensor(v):
+            if dropped is not None:
+                dropped.append(k)
             continue
-        for prefix in ("module.", "model."):
-            if k.startswith(prefix):
-                k = k[len(prefix):]
+        original = k
+        stripped = True
+        while stripped:
+            stripped = False
+            for prefix in ("module.", "_orig_mod.", "model."):
+                if k.startswith(prefix):
+                    k = k[len(prefix):]
+                    stripped = True
         if k == "logit_scale" or k.startswith("head.fc."):
+            if dropped is not None:
+                dropped.append(original)
             continue
         out[k] = v
     return out

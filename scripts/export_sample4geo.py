@@ -32,15 +32,45 @@ def size(text):
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, got '{text}'")
-    if h <= 0 or w <= 0 or h % 32 or w % 32:
-        raise argparse.ArgumentTypeError(f"{text}: height and width must be positive multiples of 32")
+    if h <= 0 or w <= 0:
+        raise argparse.ArgumentTypeError(f"{text}: height and width must be positive")
+    if h % 32 or w % 32:
+        # Sample4Geo trains CVUSA/CVACT at 140x768: the stride-32 stages floor such sizes, in
+        # PyTorch and in the exported graph alike.
+        print(f"export_sample4geo: note: {text} is not a multiple of 32; ConvNeXt's strided stages "
+              "round it down, as in training", file=sys.stderr)
     return h, w
+
+
+class TimmTooOld(Exception):
+    pass
+
+
+def load_checkpoint(path, trust):
+    """torch.load without running code from the file: Sample4Geo saves plain tensors, which
+    weights_only=True reads (torch >= 2.6 makes it the default and refuses anything else)."""
+    if trust:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except TypeError:  # a torch without the argument (< 1.13)
+        return torch.load(path, map_location="cpu")
+    except Exception as e:  # noqa: BLE001
+        if "weights_only" in str(e) or "Unsupported" in str(e) or "global" in str(e).lower():
+            raise ValueError(f"it holds more than tensors, which weights_only loading refuses ({e}); "
+                             "re-save its state_dict, or pass --trust-checkpoint to unpickle it "
+                             "(that runs code from the file)") from e
+        raise
 
 
 def timm_backbone(name, state):
     import timm  # noqa: PLC0415 (optional dependency)
 
-    model = timm.create_model(name, pretrained=False, num_classes=0)
+    try:
+        model = timm.create_model(name, pretrained=False, num_classes=0)
+    except RuntimeError as e:  # timm < 0.8 names models without the ".fb_in22k_ft_in1k_384" tag
+        raise TimmTooOld(f"timm {getattr(timm, '__version__', '?')} does not know '{name}' ({e}); "
+                         "timm >= 0.8 does") from e
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(f"checkpoint does not fit timm '{name}': missing {missing[:5]}, "
@@ -62,14 +92,19 @@ def main():
     ap.add_argument("--backbone", choices=("auto", "timm", "builtin"), default="auto",
                     help="auto (default): timm when installed, else the built-in ConvNeXt")
     ap.add_argument("--timm-model", default="convnext_base.fb_in22k_ft_in1k_384")
+    ap.add_argument("--trust-checkpoint", action="store_true",
+                    help="unpickle a checkpoint that holds more than tensors (runs code from the file)")
     args = ap.parse_args()
 
+    dropped = []
     try:
-        raw = torch.load(args.checkpoint, map_location="cpu")
-        state = ee.clean_state_dict(raw)
+        raw = load_checkpoint(args.checkpoint, args.trust_checkpoint)
+        state = ee.clean_state_dict(raw, dropped)
         builtin = ee.convnext_from_state_dict(state)
     except Exception as e:  # noqa: BLE001 (one clear line for any unreadable checkpoint)
         sys.exit(f"export_sample4geo: cannot use checkpoint {args.checkpoint}: {e}")
+    print(f"export_sample4geo: {len(state)} backbone tensors loaded strictly"
+          + (f"; dropped {len(dropped)}: {', '.join(dropped)}" if dropped else ""))
 
     backbone = builtin
     use_timm = args.backbone == "timm"
@@ -79,8 +114,21 @@ def main():
             use_timm = True
         except ImportError:
             use_timm = False
+    elif use_timm:
+        try:
+            import timm  # noqa: F401, PLC0415
+        except ImportError:
+            sys.exit("export_sample4geo: --backbone timm needs the timm package (>= 0.8), which is not "
+                     "installed; --backbone builtin (or auto) uses the built-in ConvNeXt")
     if use_timm:
-        backbone = timm_backbone(args.timm_model, state)
+        try:
+            backbone = timm_backbone(args.timm_model, state)
+        except TimmTooOld as e:
+            if args.backbone == "timm":
+                sys.exit(f"export_sample4geo: {e}")
+            print(f"export_sample4geo: warning: {e}; using the built-in ConvNeXt", file=sys.stderr)
+            use_timm = False
+    if use_timm:
         x = torch.randn(1, 3, *args.aerial_size, generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
             diff = (backbone(x) - builtin(x)).abs().max().item()

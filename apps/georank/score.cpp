@@ -156,6 +156,7 @@ void run_score(const ScoreOptions& o) {
     j["backend"] = backend->name();
     j["model"] = model_path;
     j["judge"] = identity.to_json();
+    j["image_decoding"] = {{"exif_orientation", "applied"}};
     j["choices"] = request.choices;
     j["probs"] = nlohmann::ordered_json::object();
     j["logprobs"] = nlohmann::ordered_json::object();
@@ -179,7 +180,7 @@ void run_score(const ScoreOptions& o) {
                        {"prompt", r.timings.prompt_ms},
                        {"generate", r.timings.generate_ms},
                        {"score", r.timings.score_ms},
-                       {"total", run_ms}};
+                       {"total", load_ms + run_ms}};
     if (random_weights) j["note"] = "random-weight fixture model: the numbers mean nothing";
     fmt::print("{}\n", j.dump(2));
     return;
@@ -206,7 +207,8 @@ void run_score(const ScoreOptions& o) {
       "timings        load {:.1f} ms, encode {:.1f} ms, prompt {:.1f} ms, generate {:.1f} ms, score {:.1f} "
       "ms, "
       "total {:.1f} ms\n",
-      load_ms, r.timings.encode_ms, r.timings.prompt_ms, r.timings.generate_ms, r.timings.score_ms, run_ms);
+      load_ms, r.timings.encode_ms, r.timings.prompt_ms, r.timings.generate_ms, r.timings.score_ms,
+      load_ms + run_ms);
 }
 
 }  // namespace

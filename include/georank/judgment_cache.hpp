@@ -60,6 +60,9 @@ class JudgmentCache {
   /// judgment at the same time) keeps its first value, and that value is returned for it, so
   /// every process answers alike.
   std::vector<VlmResponse> store(std::span<const std::pair<JudgmentKey, VlmResponse>> judgments);
+  /// True when the file exists but this process may not write it (or its folder): it is
+  /// read (immutable), and store() keeps nothing.
+  [[nodiscard]] bool read_only() const;
   /// Records a judge's identity (in table `judges`, by digest) so a cache can be read by judge.
   void add_judge(const JudgeIdentity& judge);
   /// Number of stored judgments.

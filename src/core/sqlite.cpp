@@ -1,5 +1,7 @@
 #include "core/sqlite.hpp"
 
+#include <fmt/format.h>
+
 #include "georank/error.hpp"
 
 namespace georank::sqlite {
@@ -26,6 +28,25 @@ db_ptr open(const std::string& path) {
     throw Error(ErrorKind::backend, "cannot open SQLite database " + path + ": " + why);
   }
   sqlite3_busy_timeout(db.get(), 10000);
+  return db;
+}
+
+db_ptr open_read_only(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : path) {  // a URI: '%', '?' and '#' must be escaped
+    if (c == '%' || c == '?' || c == '#')
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    else
+      uri += c;
+  }
+  uri += "?immutable=1";
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(uri.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+  db_ptr db(raw);
+  if (rc != SQLITE_OK) {
+    const std::string why = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    throw Error(ErrorKind::backend, "cannot open SQLite database " + path + " read-only: " + why);
+  }
   return db;
 }
 

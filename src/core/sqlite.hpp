@@ -25,6 +25,9 @@ void check(int rc, sqlite3* db, std::string_view what);
 
 /// Opens (creating) a database file; busy timeout 10 s. Throws Error(backend) naming the file.
 db_ptr open(const std::string& path);
+/// Opens an existing database file read-only and immutable (no locks, no -wal/-shm files:
+/// for a file this process may not write). Throws Error(backend) naming the file.
+db_ptr open_read_only(const std::string& path);
 /// Runs one or more statements without results.
 void exec(sqlite3* db, const std::string& sql);
 

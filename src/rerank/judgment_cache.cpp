@@ -3,10 +3,12 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "core/sqlite.hpp"
 #include "georank/error.hpp"
 #include "georank/judgment_cache.hpp"
+#include "georank/log.hpp"
 
 namespace georank {
 namespace {
@@ -103,6 +105,7 @@ VlmResponse response_from_json(const nlohmann::json& j) {
 
 struct JudgmentCache::Impl {
   std::string path;
+  bool read_only = false;
   sqlite::db_ptr db;
   std::optional<sqlite::Statement> find;
   std::optional<sqlite::Statement> insert;
@@ -130,9 +133,31 @@ struct JudgmentCache::Impl {
 
 JudgmentCache::JudgmentCache(const std::string& path) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
-  if (const auto folder = std::filesystem::path(path).parent_path(); !folder.empty()) {
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (!folder.empty()) {
     std::error_code ec;  // like every output: the cache's folder is made when missing
     std::filesystem::create_directories(folder, ec);
+  }
+  // A cache this process may not write (a shared, read-only copy) is still read: SQLite in
+  // WAL mode needs to write beside the file even to read it, so it is opened immutable.
+  const std::string dir = folder.empty() ? "." : folder.string();
+  impl_->read_only = std::filesystem::exists(path) &&
+                     (::access(path.c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0);
+  if (impl_->read_only) {
+    try {
+      impl_->db = sqlite::open_read_only(path);
+      sqlite::Statement tables(impl_->db.get(),
+                               "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('judgments', 'judges')");
+      if (!tables.step() || tables.column_int(0) != 2)
+        throw Error(ErrorKind::io, "no judgments and judges tables");
+      impl_->find.emplace(impl_->db.get(), "SELECT response FROM judgments WHERE key = ?1");
+    } catch (const Error& e) {
+      throw Error(
+          ErrorKind::io,
+          fmt::format("judgment cache {} (read-only) is not a usable judgment database: {}", path, e.what()));
+    }
+    log_warn("judgment cache {} is read-only: its judgments are used, new ones are not stored", path);
+    return;
   }
   try {
     impl_->db = sqlite::open(path);
@@ -208,6 +233,11 @@ std::vector<VlmResponse> JudgmentCache::store(
   std::vector<VlmResponse> stored;
   if (judgments.empty()) return stored;
   stored.reserve(judgments.size());
+  if (impl_->read_only) {  // answered in the stored form all the same, so outputs do not differ
+    for (const auto& [key, response] : judgments)
+      stored.push_back(response_from_json(response_to_json(response)));
+    return stored;
+  }
   sqlite3* db = impl_->db.get();
   sqlite::Transaction tx(db);
   for (const auto& [key, response] : judgments) {
@@ -237,7 +267,12 @@ std::vector<VlmResponse> JudgmentCache::store(
   return stored;
 }
 
+bool JudgmentCache::read_only() const {
+  return impl_->read_only;
+}
+
 void JudgmentCache::add_judge(const JudgeIdentity& judge) {
+  if (impl_->read_only) return;
   sqlite::Statement& s = *impl_->add_judge;
   s.bind(1, judge.digest()).bind(2, judge.to_json().dump());
   s.step();

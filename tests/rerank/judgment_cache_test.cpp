@@ -1,13 +1,17 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "georank/error.hpp"
 #include "georank/judgment_cache.hpp"
+#include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {
@@ -211,6 +215,48 @@ TEST_F(JudgmentCacheTest, ACacheFromBeforeJudgeIdentitiesIsRefusedWithAClearErro
     EXPECT_NE(std::string(e.what()).find(db()), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("new --cache"), std::string::npos);
   }
+}
+
+// Child process, run without write access to the cache named by GEORANK_TEST_CACHE.
+TEST(JudgmentCacheReadOnlyChild, DISABLED_UsesTheStoredJudgmentsAndStoresNothing) {
+  const char* path = std::getenv("GEORANK_TEST_CACHE");
+  ASSERT_NE(path, nullptr);
+  JudgmentCache cache(path);
+  EXPECT_TRUE(cache.read_only());
+  EXPECT_EQ(cache.size(), 2);
+  CountingBackend inner;
+  CachingBackend cached(inner, cache);
+  const auto out = cached.run(std::vector{request(1), request(2), request(9)});
+  EXPECT_EQ(inner.n_requests, 1);  // only the judgment the cache does not hold
+  EXPECT_EQ(cached.n_hits(), 2);
+  EXPECT_EQ(out[0].text, "because 1");  // the stored answers, not fresh ones
+  EXPECT_EQ(cache.size(), 2);
+}
+
+TEST_F(JudgmentCacheTest, ACacheThisProcessMayNotWriteIsReadAndKeepsItsJudgments) {
+  {
+    CountingBackend inner;
+    JudgmentCache cache(db());
+    CachingBackend cached(inner, cache);
+    cached.run(std::vector{request(1), request(2)});
+  }
+  std::filesystem::permissions(db(), std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                         std::filesystem::perms::others_read);
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                         std::filesystem::perms::group_exec |
+                                         std::filesystem::perms::others_read |
+                                         std::filesystem::perms::others_exec);
+  // root may write anything: the child then runs as nobody.
+  const std::string as = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const auto r = test::run_command(
+      as + "env GEORANK_TEST_CACHE=" + test::shell_quote(db()) + " " + test::shell_quote(self) +
+      " --gtest_also_run_disabled_tests --gtest_filter=JudgmentCacheReadOnlyChild.*");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[  PASSED  ] 1 test"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("is read-only: its judgments are used, new ones are not stored"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(JudgmentCache(db()).size(), 2);
 }
 
 TEST(JudgmentCacheJson, ResponsesRoundTripExactlyIncludingNonFiniteValues) {

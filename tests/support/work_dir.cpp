@@ -33,6 +33,8 @@ class FileLock {
 
 constexpr const char* kCompleteMarker = ".complete";
 
+bool g_scratch_made = false;
+
 }  // namespace
 
 const std::string& scratch_root() {
@@ -40,12 +42,14 @@ const std::string& scratch_root() {
     const fs::path dir = fs::path(GEORANK_TEST_WORK_DIR) / "scratch" / std::to_string(::getpid());
     fs::remove_all(dir);  // a leftover of an earlier process with the same pid
     fs::create_directories(dir);
+    g_scratch_made = true;
     return dir.string();
   }();
   return root;
 }
 
 void remove_scratch_root() {
+  if (!g_scratch_made) return;  // never asked for (a child process may not be allowed to make it)
   std::error_code ec;
   fs::remove_all(scratch_root(), ec);
 }
