@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "data/exif.hpp"
+#include "data/image_header.hpp"
 #include "georank/error.hpp"
 
 #define STB_IMAGE_STATIC
@@ -63,9 +64,18 @@ class Sha256 {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_ptr_{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
 };
 
-std::vector<std::uint8_t> read_file(const std::string& path) {
+// A missing file, a folder and a link loop are told apart (fs::exists calls a loop missing).
+void require_readable_file(const std::string& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(ErrorKind::not_found, path + ": no such file");
+  const auto status = fs::status(path, ec);
+  if (ec == std::errc::too_many_symbolic_link_levels)
+    throw Error(ErrorKind::io, path + ": a loop of symbolic links");
+  if (!fs::exists(status)) throw Error(ErrorKind::not_found, path + ": no such file");
+  if (fs::is_directory(status)) throw Error(ErrorKind::invalid_argument, path + ": is a folder, not a file");
+}
+
+std::vector<std::uint8_t> read_file(const std::string& path) {
+  require_readable_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::io, path + ": cannot open for reading");
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -112,6 +122,10 @@ Image decode_image(std::span<const std::uint8_t> encoded, const std::string& nam
   if (encoded.size() > static_cast<std::size_t>(INT32_MAX))
     throw Error(ErrorKind::invalid_argument, name + ": file too large");
   const auto len = static_cast<int>(encoded.size());
+  if (const auto dims = declared_dimensions(encoded); dims && dims->first * dims->second > limits.max_pixels)
+    throw Error(ErrorKind::invalid_argument,
+                name + ": " + std::to_string(dims->first) + "x" + std::to_string(dims->second) +
+                    " exceeds the pixel limit of " + std::to_string(limits.max_pixels));
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(encoded.data(), len, &w, &h, &c))
     throw Error(ErrorKind::invalid_argument,
@@ -228,7 +242,7 @@ std::string sha256_hex(std::span<const std::uint8_t> bytes) {
 
 std::string sha256_file(const std::string& path) {
   // Streamed: model files run to gigabytes.
-  if (!std::filesystem::is_regular_file(path)) throw Error(ErrorKind::not_found, "file not found: " + path);
+  require_readable_file(path);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) throw Error(ErrorKind::io, "cannot read " + path + ": " + std::strerror(errno));
   Sha256 h;

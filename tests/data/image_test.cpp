@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <vector>
 
 #include "georank/error.hpp"
 #include "support/subprocess.hpp"
@@ -144,6 +146,68 @@ TEST(Image, AFailedSha256InitIsABackendErrorAndLeaksNoDigestContext) {
   const std::size_t after = mallinfo2().uordblks;
   // A leaked EVP_MD_CTX is at least 48 bytes each: ~1 MB over n calls.
   EXPECT_LT(after > before ? after - before : 0, 64u * 1024) << "heap grew over " << n << " failed inits";
+}
+
+}  // namespace
+}  // namespace georank
+
+namespace georank {
+namespace {
+
+ErrorKind load_error(const std::string& path, std::string& message) {
+  try {
+    (void)load_image(path);
+  } catch (const Error& e) {
+    message = e.what();
+    return e.kind();
+  }
+  ADD_FAILURE() << path << " loaded";
+  return ErrorKind::backend;
+}
+
+TEST(ImageFiles, AFolderALinkLoopAndAMissingFileAreToldApart) {
+  const auto dir = test::fresh_work_dir("image_paths");
+  std::filesystem::create_symlink(dir + "/loop-b", dir + "/loop-a");
+  std::filesystem::create_symlink(dir + "/loop-a", dir + "/loop-b");
+  std::string message;
+  EXPECT_EQ(load_error(dir, message), ErrorKind::invalid_argument);
+  EXPECT_NE(message.find("is a folder"), std::string::npos) << message;
+  EXPECT_EQ(load_error(dir + "/loop-a", message), ErrorKind::io);
+  EXPECT_NE(message.find("loop of symbolic links"), std::string::npos) << message;
+  EXPECT_EQ(load_error(dir + "/missing.png", message), ErrorKind::not_found);
+}
+
+TEST(ImageFiles, AnImageDeclaringTooManyPixelsIsNamedAsSuch) {
+  // A PNG whose header claims 20000 x 20000 (the rest is missing): stb cannot even describe it.
+  auto png = encode_png(gradient(4, 4));
+  const std::uint8_t dims[8] = {0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20};
+  std::copy(dims, dims + 8, png.begin() + 16);
+  png.resize(40);
+  try {
+    (void)decode_image(png, "huge.png");
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("huge.png: 20000x20000 exceeds the pixel limit"), std::string::npos)
+        << e.what();
+  }
+  // A JPEG's frame header likewise (SOF0 at 20000 x 20000).
+  const auto dir = test::fresh_work_dir("image_huge_jpeg");
+  write_jpeg(gradient(8, 8), dir + "/small.jpg");
+  std::ifstream in(dir + "/small.jpg", std::ios::binary);
+  std::vector<std::uint8_t> jpeg{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  for (std::size_t i = 2; i + 9 < jpeg.size(); ++i)
+    if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0) {
+      jpeg[i + 5] = 0x4E, jpeg[i + 6] = 0x20, jpeg[i + 7] = 0x4E, jpeg[i + 8] = 0x20;
+      break;
+    }
+  try {
+    (void)decode_image(jpeg, "huge.jpg");
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("20000x20000 exceeds the pixel limit"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

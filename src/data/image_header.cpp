@@ -1,0 +1,42 @@
+#include "data/image_header.hpp"
+
+#include <cstring>
+
+namespace georank {
+namespace {
+
+std::uint32_t be32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+
+}  // namespace
+
+std::optional<std::pair<std::int64_t, std::int64_t>> declared_dimensions(std::span<const std::uint8_t> b) {
+  static constexpr std::uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 13, 10, 26, 10};
+  if (b.size() >= 24 && std::memcmp(b.data(), kPng, 8) == 0 && std::memcmp(b.data() + 12, "IHDR", 4) == 0)
+    return std::pair<std::int64_t, std::int64_t>{be32(b.data() + 16), be32(b.data() + 20)};
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return std::nullopt;
+  std::size_t at = 2;
+  while (at + 4 <= b.size()) {
+    if (b[at] != 0xFF) return std::nullopt;
+    const std::uint8_t marker = b[at + 1];
+    if (marker == 0xFF) {
+      ++at;
+      continue;
+    }
+    if (marker == 0xD9 || marker == 0xDA) return std::nullopt;
+    const std::size_t length = (std::size_t{b[at + 2]} << 8) | b[at + 3];
+    if (length < 2 || at + 2 + length > b.size()) return std::nullopt;
+    // SOF0..SOF15 (not DHT C4, JPG C8, DAC CC): precision, height, width.
+    const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (sof && length >= 7) {
+      const std::int64_t height = (std::int64_t{b[at + 5]} << 8) | b[at + 6];
+      const std::int64_t width = (std::int64_t{b[at + 7]} << 8) | b[at + 8];
+      return std::pair{width, height};
+    }
+    at += 2 + length;
+  }
+  return std::nullopt;
+}
+
+}  // namespace georank
