@@ -10,6 +10,7 @@
 #include "georank/judgment_cache.hpp"
 #include "georank/llama_backend.hpp"
 #include "georank/rerank.hpp"
+#include "support/counting_backend.hpp"
 #include "support/work_dir.hpp"
 #include "vlm/tiny_vlm.hpp"
 
@@ -23,20 +24,7 @@ namespace {
 using testing::noise_image;
 using testing::tiny_vlm;
 
-class CountingBackend final : public VlmBackend {
- public:
-  explicit CountingBackend(VlmBackend& inner) : inner_(inner) {}
-  std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override {
-    n_requests += static_cast<int>(requests.size());
-    return inner_.run(requests);
-  }
-  JudgeIdentity identity() const override { return inner_.identity(); }
-  std::string name() const override { return inner_.name(); }
-  int n_requests = 0;
-
- private:
-  VlmBackend& inner_;
-};
+using test::CountingBackend;
 
 std::unique_ptr<VlmBackend> tiny_backend() {
   LlamaConfig cfg;

@@ -8,6 +8,7 @@
 #include "georank/llama_backend.hpp"
 #include "georank/rerank_judge.hpp"
 #include "georank/rerank_prompt.hpp"
+#include "support/counting_backend.hpp"
 #include "vlm/tiny_vlm.hpp"
 
 namespace georank {
@@ -16,20 +17,7 @@ namespace {
 using testing::noise_image;
 using testing::tiny_vlm;
 
-class CountingBackend final : public VlmBackend {
- public:
-  explicit CountingBackend(VlmBackend& inner) : inner_(inner) {}
-  std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override {
-    ++n_runs;
-    return inner_.run(requests);
-  }
-  JudgeIdentity identity() const override { return inner_.identity(); }
-  std::string name() const override { return inner_.name(); }
-  int n_runs = 0;
-
- private:
-  VlmBackend& inner_;
-};
+using test::CountingBackend;
 
 TEST(VlmPointJudge, AContextTooSmallForTheRequestIsAnErrorNamingCtxSizeNotAFallback) {
   LlamaConfig cfg;

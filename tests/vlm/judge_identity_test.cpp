@@ -18,6 +18,7 @@
 #include "georank/llama_backend.hpp"
 #include "georank/remote_backend.hpp"
 #include "georank/simulation.hpp"
+#include "support/counting_backend.hpp"
 #include "support/fake_openai_server.hpp"
 #include "support/work_dir.hpp"
 #include "vlm/tiny_vlm.hpp"
@@ -27,29 +28,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Forwards to a backend and counts the judgments it is asked to compute.
-class Counted final : public VlmBackend {
- public:
-  explicit Counted(VlmBackend& inner) : inner_(inner) {}
-  std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override {
-    n += static_cast<int>(requests.size());
-    return inner_.run(requests);
-  }
-  JudgeIdentity identity() const override { return inner_.identity(); }
-  std::string name() const override { return inner_.name(); }
-  int n = 0;
-
- private:
-  VlmBackend& inner_;
-};
-
 // Judgments `backend` computes for `batch` through the cache file `db`.
 int fresh_judgments(VlmBackend& backend, const std::string& db, const std::vector<VlmRequest>& batch) {
-  Counted counted(backend);
+  test::CountingBackend counted(backend);
   JudgmentCache cache(db);
   CachingBackend cached(counted, cache, "prompt-sha");
   cached.run(batch);
-  return counted.n;
+  return counted.n_requests;
 }
 
 std::vector<VlmRequest> chat_batch() {
