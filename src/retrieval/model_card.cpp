@@ -78,7 +78,7 @@ ModelCard load_model_card(const std::string& path) {
   json j;
   try {
     j = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number past double
     throw Error(ErrorKind::invalid_argument, "model card " + path + " is not valid JSON: " + e.what());
   }
   if (!j.is_object())
