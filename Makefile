@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build test demo bench format clean
+.PHONY: all setup build test demo bench fuzz format clean
 
 all: build
 
@@ -26,6 +26,9 @@ demo: build
 
 bench: build
 	@for b in $(BUILD)/bench/bench_*; do echo "== $$b"; $$b; done
+
+fuzz:
+	@scripts/fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
