@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <fstream>
+#include <sstream>
 
 #include "georank/error.hpp"
+#include "georank/utf8.hpp"
 
 namespace georank::cli {
 namespace {
@@ -32,8 +34,12 @@ nlohmann::json value_json(const std::vector<std::string>& values) {
 }  // namespace
 
 RunConfig read_run_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorKind::not_found, path + ": cannot open the run config");
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(ErrorKind::not_found, path + ": cannot open the run config");
+  std::ostringstream text;
+  text << file.rdbuf();
+  require_utf8(text.str(), path);
+  std::istringstream in(text.str());
   std::vector<CLI::ConfigItem> items;
   try {
     items = CLI::ConfigTOML().from_config(in);

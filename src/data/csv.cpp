@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "georank/error.hpp"
+#include "georank/utf8.hpp"
 
 namespace georank::csv {
 
@@ -26,6 +27,7 @@ Table read(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
+  require_utf8(text, path);
 
   Table t;
   t.path = path;

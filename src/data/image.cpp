@@ -18,6 +18,8 @@
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG  // the formats georank documents; the other decoders are attack surface only
+#define STBI_ONLY_JPEG
 #define STBI_NO_HDR
 #define STBI_NO_LINEAR
 #include <stb_image.h>
@@ -126,6 +128,8 @@ Image decode_image(std::span<const std::uint8_t> encoded, const std::string& nam
     throw Error(ErrorKind::invalid_argument,
                 name + ": " + std::to_string(dims->first) + "x" + std::to_string(dims->second) +
                     " exceeds the pixel limit of " + std::to_string(limits.max_pixels));
+  if (const auto problem = jpeg_table_problem(encoded))
+    throw Error(ErrorKind::invalid_argument, name + ": corrupt JPEG (" + *problem + ")");
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(encoded.data(), len, &w, &h, &c))
     throw Error(ErrorKind::invalid_argument,

@@ -1,6 +1,7 @@
 #include "data/image_header.hpp"
 
 #include <cstring>
+#include <string>
 
 namespace georank {
 namespace {
@@ -33,6 +34,37 @@ std::optional<std::pair<std::int64_t, std::int64_t>> declared_dimensions(std::sp
       const std::int64_t height = (std::int64_t{b[at + 5]} << 8) | b[at + 6];
       const std::int64_t width = (std::int64_t{b[at + 7]} << 8) | b[at + 8];
       return std::pair{width, height};
+    }
+    at += 2 + length;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> jpeg_table_problem(std::span<const std::uint8_t> b) {
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return std::nullopt;
+  std::size_t at = 2;
+  while (at + 4 <= b.size()) {
+    if (b[at] != 0xFF) return std::nullopt;  // not a marker: stb reports the corruption
+    const std::uint8_t marker = b[at + 1];
+    if (marker == 0xFF) {
+      ++at;
+      continue;
+    }
+    if (marker == 0xD9 || marker == 0xDA) return std::nullopt;
+    const std::size_t length = (std::size_t{b[at + 2]} << 8) | b[at + 3];
+    if (length < 2 || at + 2 + length > b.size()) return std::nullopt;
+    if (marker == 0xC4) {
+      // A DHT segment holds tables of: class/id byte, 16 code counts, then that many symbols.
+      std::size_t t = at + 4;
+      const std::size_t end = at + 2 + length;
+      while (t < end) {
+        if (t + 17 > end) return "truncated Huffman table (DHT)";
+        std::size_t n = 0;
+        for (std::size_t i = 1; i <= 16; ++i) n += b[t + i];
+        if (n > 256) return "Huffman table (DHT) declares " + std::to_string(n) + " codes, more than 256";
+        t += 17 + n;
+      }
+      if (t != end) return "Huffman table (DHT) runs past its segment";
     }
     at += 2 + length;
   }

@@ -9,6 +9,7 @@
 #include "data/readers.hpp"
 #include "georank/error.hpp"
 #include "georank/log.hpp"
+#include "georank/utf8.hpp"
 #include "georank/vigor.hpp"
 
 namespace georank::data {
@@ -131,6 +132,10 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
         ++line_no;
         const auto where = list_path.string() + ":" + std::to_string(line_no);
         if (line_no == 1) strip_bom(line);
+        if (first_invalid_utf8(line)) {
+          issues.malformed(where, "not valid UTF-8");
+          continue;
+        }
         const auto toks = tokens_of(line);
         if (toks.empty()) continue;
         if (toks.size() != 1) {
@@ -170,6 +175,10 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
       ++line_no;
       const auto where = label_path.string() + ":" + std::to_string(line_no);
       if (line_no == 1) strip_bom(line);
+      if (first_invalid_utf8(line)) {
+        issues.malformed(where, "not valid UTF-8");
+        continue;
+      }
       const auto toks = tokens_of(line);
       if (toks.empty()) continue;
       if (toks.size() != 13) {

@@ -9,6 +9,7 @@
 
 #include "georank/error.hpp"
 #include "georank/rerank_prompt.hpp"
+#include "georank/utf8.hpp"
 #include "rerank/prompt_builtin.hpp"
 
 namespace georank {
@@ -222,6 +223,7 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 }  // namespace
 
 PromptTemplate parse_prompt_template(std::string_view text, const std::string& source) {
+  require_utf8(text, source);
   Parser parser(text, source);
   auto kv = parser.parse();
   PromptTemplate t;

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.hpp"
 #include "georank/error.hpp"
+#include "georank/utf8.hpp"
 
 namespace georank {
 namespace {
@@ -257,6 +258,7 @@ std::vector<std::string> read_ids(const std::string& path) {
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    require_utf8(line, path, line_no);
     if (line.empty()) {
       // A trailing empty line is only a final newline artefact if nothing follows.
       if (in.peek() == std::char_traits<char>::eof()) break;

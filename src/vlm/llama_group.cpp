@@ -8,6 +8,7 @@
 #include <random>
 
 #include "georank/error.hpp"
+#include "georank/utf8.hpp"
 #include "vlm/llama_session.hpp"
 
 namespace georank::vlm {
@@ -292,7 +293,7 @@ void LlamaSession::generate(std::vector<Leaf>& leaves, const std::vector<Prepare
   };
   for (Leaf* leaf : gen) {
     const PreparedRequest& p = *group[static_cast<std::size_t>(leaf->member)];
-    responses[static_cast<std::size_t>(leaf->member)]->text = leaf->text;
+    responses[static_cast<std::size_t>(leaf->member)]->text = to_valid_utf8(leaf->text);
     responses[static_cast<std::size_t>(leaf->member)]->n_generated_tokens = leaf->n_generated;
     if (p.request->choices.empty()) continue;
     std::vector<llama_token> in_kv = leaf->basis_tokens;

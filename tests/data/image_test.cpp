@@ -210,5 +210,43 @@ TEST(ImageFiles, AnImageDeclaringTooManyPixelsIsNamedAsSuch) {
   }
 }
 
+TEST(ImageFiles, AJpegHuffmanTableDeclaringMoreThan256CodesIsRefusedBeforeDecoding) {
+  // stb_image 2.27 writes one code length per declared code into a 257-entry array.
+  const auto dir = test::fresh_work_dir("image_bad_dht");
+  write_jpeg(gradient(8, 8), dir + "/small.jpg");
+  std::ifstream in(dir + "/small.jpg", std::ios::binary);
+  std::vector<std::uint8_t> jpeg{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  bool found = false;
+  for (std::size_t i = 2; i + 21 < jpeg.size(); ++i)
+    if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC4) {
+      for (std::size_t k = 0; k < 16; ++k) jpeg[i + 5 + k] = 0xFF;  // 16 x 255 codes
+      found = true;
+      break;
+    }
+  ASSERT_TRUE(found) << "the encoder wrote no DHT segment";
+  try {
+    (void)decode_image(jpeg, "dht.jpg");
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("dht.jpg: corrupt JPEG (Huffman table (DHT) declares 4080 codes"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ImageFiles, FormatsOtherThanPngAndJpegAreRefused) {
+  // A valid 1x1 24-bit BMP: stb could decode it, but georank builds only its PNG and JPEG decoders.
+  const std::uint8_t bmp[] = {'B', 'M', 58, 0, 0, 0, 0, 0, 0,  0, 54, 0, 0, 0, 40, 0, 0,   0, 1, 0,
+                              0,   0,   1,  0, 0, 0, 1, 0, 24, 0, 0,  0, 0, 0, 4,  0, 0,   0, 0, 0,
+                              0,   0,   0,  0, 0, 0, 0, 0, 0,  0, 0,  0, 0, 0, 0,  0, 255, 0};
+  try {
+    (void)decode_image(std::vector<std::uint8_t>(std::begin(bmp), std::end(bmp)), "x.bmp");
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x.bmp: not a decodable image"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace georank

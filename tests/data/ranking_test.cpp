@@ -123,6 +123,10 @@ TEST(CandidatesCsv, GroupsByQuerySortsByScoreAndKeepsFileOrderOnTies) {
             std::string::npos);
   std::ofstream(dir + "/dup.csv") << "query_id,tile_id,score\nq,a,1\nq,a,2\n";
   EXPECT_NE(error_of([&] { read_candidates_csv(dir + "/dup.csv"); }).find("dup.csv:3:"), std::string::npos);
+  // A tile id that is not UTF-8 would only fail when the rankings are written, after the work.
+  std::ofstream(dir + "/latin1.csv") << "query_id,tile_id,score\nq,a,1\nq,Z\xfcrich,2\n";
+  EXPECT_NE(error_of([&] { read_candidates_csv(dir + "/latin1.csv"); }).find("latin1.csv:3: not valid UTF-8"),
+            std::string::npos);
 }
 
 TEST(Annotate, SetsPositionsAndLabelFlagsFromTheDataset) {

@@ -184,5 +184,13 @@ TEST(PromptTemplates, AnAnswersRangeWhoseWidthOverflowsIsRejected) {
   EXPECT_NE(what.find("hostile.toml:4: prompt template: 'answers_range'"), std::string::npos) << what;
 }
 
+TEST(PromptTemplates, TextThatIsNotUtf8IsRejectedWithItsLineBeforeAnyJudgment) {
+  // Unchecked, the bytes reach the run's meta and fail only when it is written.
+  const auto what = rejection(
+      "name = \"a\"\nstrategy = \"pairwise\"\nuser = \"{query} caf\xe9\"\n"
+      "answers = [\"A\",\"B\"]\n");
+  EXPECT_NE(what.find("hostile.toml:3: not valid UTF-8"), std::string::npos) << what;
+}
+
 }  // namespace
 }  // namespace georank

@@ -255,6 +255,13 @@ TEST(Ids, RejectEmptyAndDuplicateLinesWithTheirLineNumber) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("dup.ids:3"), std::string::npos) << e.what();
   }
+  std::ofstream(dir + "/latin1.ids") << "a\nb\nq\xe9\n";
+  try {
+    (void)read_ids(dir + "/latin1.ids");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("latin1.ids:3: not valid UTF-8"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Embeddings, RowCountMustMatchTheIdsFile) {
