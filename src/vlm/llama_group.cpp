@@ -9,6 +9,7 @@
 
 #include "georank/error.hpp"
 #include "georank/utf8.hpp"
+#include "vlm/answer_basis.hpp"
 #include "vlm/llama_session.hpp"
 
 namespace georank::vlm {
@@ -300,6 +301,7 @@ void LlamaSession::generate(std::vector<Leaf>& leaves, const std::vector<Prepare
     const auto& dec = decoded[static_cast<std::size_t>(leaf->member)];
     in_kv.insert(in_kv.end(), dec.begin(), dec.end());
     leaf->basis += leaf->text + p.request->answer_cue;
+    trim_answer_basis(leaf->basis);
     leaf->basis_tokens = tokenize(vocab_, leaf->basis, p.last_is_first_chunk, true, "generated text");
     std::size_t common = 0;
     while (common < in_kv.size() && common < leaf->basis_tokens.size() &&

@@ -10,6 +10,7 @@
 #include "georank/error.hpp"
 #include "georank/log.hpp"
 #include "georank/runtime.hpp"
+#include "vlm/answer_basis.hpp"
 #include "vlm/composite.hpp"
 
 namespace georank::vlm {
@@ -129,6 +130,7 @@ PreparedRequest LlamaSession::prepare(const VlmRequest& request, int index) {
     p.template_name = template_.name;
   }
   prompt += request.assistant_prefill;
+  if (!request.choices.empty() && request.generation.max_tokens <= 0) trim_answer_basis(prompt);
 
   std::vector<const Image*> images;
   for (const auto& img : request.images) {

@@ -14,6 +14,7 @@
 
 #include "georank/error.hpp"
 #include "georank/log.hpp"
+#include "vlm/answer_basis.hpp"
 #include "vlm/remote_answer.hpp"
 #include "vlm/remote_http.hpp"
 #include "vlm/remote_scoring.hpp"
@@ -475,7 +476,7 @@ class RemoteBackend final : public VlmBackend {
     VlmResponse resp;
     resp.template_name = r.raw_prompt ? "raw" : "server";
     resp.n_image_tokens = -1;  // servers do not report it
-    const WirePrompt prompt = wire_prompt(e, s, r);
+    WirePrompt prompt = wire_prompt(e, s, r);
     std::string suffix = r.assistant_prefill;
 
     if (r.generation.max_tokens > 0) {
@@ -494,6 +495,9 @@ class RemoteBackend final : public VlmBackend {
       suffix += resp.text + r.answer_cue;
     }
     if (r.choices.empty()) return resp;
+    // Answers continue the text before trailing spaces (answer_basis.hpp).
+    vlm::trim_answer_basis(suffix);
+    if (suffix.empty() && prompt.raw) vlm::trim_answer_basis(prompt.text);
 
     const auto start = Clock::now();
     bool root = true;
@@ -512,8 +516,9 @@ class RemoteBackend final : public VlmBackend {
       const auto tokenizer = [&](const std::string& text, bool add_special) {
         return tokenize(e, s, text, add_special);
       };
-      scored = remote::score_by_ids(r.choices, text_after_last_image(e, s, r) + suffix, r.images.empty(),
-                                    tokenizer, next);
+      std::string basis = text_after_last_image(e, s, r) + suffix;
+      vlm::trim_answer_basis(basis);
+      scored = remote::score_by_ids(r.choices, basis, r.images.empty(), tokenizer, next);
     } else {
       scored = remote::score_by_text(r.choices, next);
     }

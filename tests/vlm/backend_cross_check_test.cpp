@@ -153,6 +153,41 @@ TEST_F(BackendCrossCheck, ChatPromptsPrefillsAndGenerationAgree) {
   }
 }
 
+TEST_F(BackendCrossCheck, PromptsEndingInSpacesAreScoredAsTheTextBeforeThemOnBothSides) {
+  std::vector<VlmRequest> requests, trimmed;
+  VlmRequest raw;
+  raw.images = {noise_image(40, 32, 3)};
+  raw.raw_prompt = "USER: Is this the same place: " + markers(1) + "? Answer Yes or No.\nASSISTANT: ";
+  raw.choices = {"Yes", "No"};
+  requests.push_back(raw);
+  raw.raw_prompt->pop_back();
+  trimmed.push_back(raw);
+  VlmRequest chat;
+  chat.images = {noise_image(40, 32, 4)};
+  chat.messages = {{"user", "Look at " + markers(1) + " Which tile, A or B?"}};
+  chat.choices = {"A", "B"};
+  chat.assistant_prefill = "The answer is ";
+  requests.push_back(chat);
+  chat.assistant_prefill = "The answer is";
+  trimmed.push_back(chat);
+  chat.assistant_prefill.clear();
+  chat.generation.max_tokens = 3;
+  chat.answer_cue = "\nAnswer: ";
+  requests.push_back(chat);
+  chat.answer_cue = "\nAnswer:";
+  trimmed.push_back(chat);
+  const auto local = in_process()->run(requests);
+  const auto served = remote()->run(requests);
+  const auto reference = in_process()->run(trimmed);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE("request " + std::to_string(i));
+    for (std::size_t k = 0; k < 2; ++k) {
+      EXPECT_NEAR(local[i].logprobs[k], reference[i].logprobs[k], 1e-6);
+      EXPECT_NEAR(served[i].logprobs[k], reference[i].logprobs[k], 1e-3);
+    }
+  }
+}
+
 TEST_F(BackendCrossCheck, TheComparisonCanFail) {
   // Guards the check itself: other images give other answers on both sides.
   auto requests = requests_with_images(2);

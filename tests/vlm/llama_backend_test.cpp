@@ -206,6 +206,23 @@ TEST(LlamaBackend, ScoresMatchAnIndependentEvaluationIncludingLeadingSpaceVarian
   }
 }
 
+TEST(LlamaBackend, APromptEndingInSpacesIsScoredAsTheTextBeforeThem) {
+  // "Answer: " + "A" would be a lone space token then "A", which natural text never has; the
+  // answers a model emits continue "Answer:" (" A" or "A").
+  const auto q = noise_image(64, 32, 9), c = noise_image(32, 32, 10);
+  const std::string prompt = "Ground: " + M + "\nTile: " + M + "\nSame place? Answer:";
+  const auto backend = make_llama_backend(tiny_config());
+  std::vector<VlmRequest> reqs = {raw_request({q, c}, prompt, {"A", "B"}),
+                                  raw_request({q, c}, prompt + " ", {"A", "B"}),
+                                  raw_request({q, c}, prompt + " \t ", {" A", " B"})};
+  reqs.push_back(raw_request({q, c}, "Ground: " + M + "\nTile: " + M + "\nSame place?", {"A", "B"}));
+  reqs.back().assistant_prefill = " Answer: ";
+  const auto out = backend->run(reqs);
+  for (std::size_t i = 1; i < reqs.size(); ++i)
+    for (std::size_t k = 0; k < 2; ++k) EXPECT_NEAR(out[i].logprobs[k], out[0].logprobs[k], 1e-9) << i;
+  EXPECT_EQ(out[1].n_prompt_tokens, out[0].n_prompt_tokens);
+}
+
 TEST(LlamaBackend, MultiTokenAnswersAreTeacherForced) {
   Reference ref;
   const auto q = noise_image(50, 30, 11);
