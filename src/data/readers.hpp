@@ -21,6 +21,9 @@ class Issues {
   void missing(const std::string& where, const std::string& reason) {
     add(DatasetIssue::Kind::missing, where, reason);
   }
+  void unreadable(const std::string& where, const std::string& reason) {
+    add(DatasetIssue::Kind::unreadable, where, reason);
+  }
   [[nodiscard]] bool lenient() const { return sink_ != nullptr; }
 
  private:

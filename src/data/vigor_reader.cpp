@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unordered_set>
 
@@ -55,6 +56,24 @@ std::vector<std::string> tokens_of(const std::string& line) {
   return out;
 }
 
+// Split files live in splits/<City>/ (official tree) or, in trees prepared for corrected
+// labels (SliceMatch, Sample4Geo forks), in splits__corrected/<City>/; the first that has the
+// file wins.
+const char* const kSplitDirs[] = {"splits", "splits__corrected"};
+
+bool has_split_dir(const fs::path& root, const std::string& city) {
+  for (const char* d : kSplitDirs)
+    if (fs::is_directory(root / d / city)) return true;
+  return false;
+}
+
+std::optional<fs::path> find_split_file(const fs::path& root, const std::string& city,
+                                        const std::string& name) {
+  for (const char* d : kSplitDirs)
+    if (fs::exists(root / d / city / name)) return root / d / city / name;
+  return std::nullopt;
+}
+
 struct CityLayout {
   fs::path panorama_dir;
   fs::path satellite_dir;
@@ -74,7 +93,9 @@ CityLayout layout_of(const fs::path& root, const std::string& city, Issues& issu
 
 void Issues::add(DatasetIssue::Kind kind, const std::string& where, const std::string& reason) {
   if (!sink_)
-    throw Error(kind == DatasetIssue::Kind::missing ? ErrorKind::not_found : ErrorKind::invalid_argument,
+    throw Error(kind == DatasetIssue::Kind::missing      ? ErrorKind::not_found
+                : kind == DatasetIssue::Kind::unreadable ? ErrorKind::io
+                                                         : ErrorKind::invalid_argument,
                 where + ": " + reason);
   sink_->push_back({kind, where, reason});
 }
@@ -92,15 +113,16 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
   std::vector<std::string> cities = spec.cities;
   if (cities.empty()) {
     for (const auto& c : protocol_cities(spec)) {
-      if (fs::is_directory(root / "splits" / c)) {
+      if (has_split_dir(root, c)) {
         cities.push_back(c);
       } else {
-        log_warn("{}: no splits/{} directory; city skipped", spec.root, c);
+        log_warn("{}: no splits/{} (or splits__corrected/{}) directory; city skipped", spec.root, c, c);
       }
     }
     if (cities.empty())
-      throw Error(ErrorKind::not_found, spec.root + ": none of the " + spec.protocol + " " + spec.split +
-                                            " cities has a splits/<City> directory");
+      throw Error(ErrorKind::not_found,
+                  spec.root + ": none of the " + spec.protocol + " " + spec.split +
+                      " cities has a splits/<City> (or splits__corrected/<City>) directory");
   }
 
   Dataset ds;
@@ -120,11 +142,16 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
     }
 
     // Gallery tiles of this city, in satellite_list order.
-    const fs::path list_path = root / "splits" / city / "satellite_list.txt";
+    const auto found_list = find_split_file(root, city, "satellite_list.txt");
+    const fs::path list_path = found_list.value_or(root / "splits" / city / "satellite_list.txt");
     std::unordered_set<std::string> city_tiles;
     std::ifstream list(list_path);
     if (!list) {
-      issues.missing(list_path.string(), "satellite list missing");
+      if (found_list)
+        issues.unreadable(list_path.string(), "satellite list cannot be read");
+      else
+        issues.missing(list_path.string(),
+                       "satellite list missing (looked in splits/ and splits__corrected/)");
     } else {
       std::string line;
       std::size_t line_no = 0;
@@ -158,15 +185,14 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
 
     // Labels: the corrected files may live in splits__corrected/ (Sample4Geo) or splits/.
     const std::string label_name = label_file_name(spec);
-    fs::path label_path = root / "splits" / city / label_name;
-    if (spec.corrected_labels && !fs::exists(label_path) &&
-        fs::exists(root / "splits__corrected" / city / label_name))
-      label_path = root / "splits__corrected" / city / label_name;
+    const auto found_labels = find_split_file(root, city, label_name);
+    const fs::path label_path = found_labels.value_or(root / "splits" / city / label_name);
     std::ifstream labels(label_path);
     if (!labels) {
-      issues.missing(label_path.string(),
-                     spec.corrected_labels ? "label file missing (looked in splits/ and splits__corrected/)"
-                                           : "label file missing");
+      if (found_labels)
+        issues.unreadable(label_path.string(), "label file cannot be read");
+      else
+        issues.missing(label_path.string(), "label file missing (looked in splits/ and splits__corrected/)");
       continue;
     }
     std::string line;

@@ -199,6 +199,43 @@ TEST(VigorProtocols, CorrectedLabelsAreAlsoFoundInSample4GeosSplitsCorrectedDire
   EXPECT_EQ(ds.queries[0].positive.tile_id, kT2);
 }
 
+TEST(VigorProtocols, ATreeWithOnlySplitsCorrectedIsReadAndItsErrorsNameThatFolder) {
+  // Trees prepared for corrected labels may hold every split file in splits__corrected/.
+  const fs::path root = make_vigor("only_splits_corrected", true);
+  fs::rename(root / "splits", root / "splits__corrected");
+  DatasetSpec spec = parse_dataset_spec("vigor:" + root.string());
+  spec.corrected_labels = true;
+  const auto ds = load_dataset(spec);
+  ASSERT_EQ(ds.queries.size(), 1u);
+  EXPECT_EQ(ds.gallery.size(), 4u);
+
+  const auto labels = root / "splits__corrected/Chicago/pano_label_balanced__corrected.txt";
+  std::ofstream(labels, std::ios::app) << kPanoB << " " << kT1 << " 1\n";
+  try {
+    (void)load_dataset(spec);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("splits__corrected/Chicago/pano_label_balanced__corrected.txt:2:"),
+              std::string::npos)
+        << e.what();
+  }
+  const auto report = check_dataset(spec, {});
+  std::string wheres;
+  for (const auto& issue : report.issues) wheres += issue.where + "\n";
+  EXPECT_NE(wheres.find("splits__corrected/Chicago/pano_label_balanced__corrected.txt:2"), std::string::npos)
+      << wheres;
+  EXPECT_EQ(wheres.find("/splits/Chicago"), std::string::npos) << wheres;
+  fs::remove(labels);
+  try {
+    (void)load_dataset(spec);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::not_found);
+    EXPECT_NE(std::string(e.what()).find("looked in splits/ and splits__corrected/"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(VigorReader, AMalformedLabelLineIsAnErrorNamingFileAndLine) {
   const auto root = make_vigor("malformed", false);
   write(fs::path(root) / "splits/Chicago/pano_label_balanced.txt",
