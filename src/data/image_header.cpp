@@ -42,6 +42,9 @@ std::optional<std::pair<std::int64_t, std::int64_t>> declared_dimensions(std::sp
 
 std::optional<std::string> jpeg_table_problem(std::span<const std::uint8_t> b) {
   if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return std::nullopt;
+  // Every DHT segment of the file, including those between the scans of a progressive JPEG:
+  // after a scan header, the entropy-coded data runs to the next 0xFF that is not a stuffed
+  // 0xFF00, a restart marker or a fill byte.
   std::size_t at = 2;
   while (at + 4 <= b.size()) {
     if (b[at] != 0xFF) return std::nullopt;  // not a marker: stb reports the corruption
@@ -50,7 +53,7 @@ std::optional<std::string> jpeg_table_problem(std::span<const std::uint8_t> b) {
       ++at;
       continue;
     }
-    if (marker == 0xD9 || marker == 0xDA) return std::nullopt;
+    if (marker == 0xD9) return std::nullopt;
     const std::size_t length = (std::size_t{b[at + 2]} << 8) | b[at + 3];
     if (length < 2 || at + 2 + length > b.size()) return std::nullopt;
     if (marker == 0xC4) {
@@ -67,6 +70,11 @@ std::optional<std::string> jpeg_table_problem(std::span<const std::uint8_t> b) {
       if (t != end) return "Huffman table (DHT) runs past its segment";
     }
     at += 2 + length;
+    if (marker == 0xDA) {
+      while (at + 1 < b.size() && !(b[at] == 0xFF && b[at + 1] != 0x00 && b[at + 1] != 0xFF &&
+                                    (b[at + 1] < 0xD0 || b[at + 1] > 0xD7)))
+        ++at;
+    }
   }
   return std::nullopt;
 }

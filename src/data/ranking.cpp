@@ -108,7 +108,7 @@ std::vector<QueryRanking> read_rankings(const std::string& path) {
     json j;
     try {
       j = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number past double
       bad(where, std::string("invalid JSON: ") + e.what());
     }
     auto r = ranking_from_json(j, where);

@@ -133,7 +133,7 @@ HttpReply HttpSession::request(const char* method, const std::string& path, cons
           std::string problem = check ? check(parsed) : std::string();
           if (problem.empty()) return HttpReply{status, std::move(parsed), {}};
           last_failure = "HTTP " + std::to_string(status) + " but " + problem;
-        } catch (const nlohmann::json::parse_error&) {
+        } catch (const nlohmann::json::exception&) {  // malformed, or a number past double
           last_failure =
               "HTTP " + std::to_string(status) + " with malformed JSON: '" + snippet(result->body) + "'";
         }

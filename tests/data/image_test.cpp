@@ -235,6 +235,21 @@ TEST(ImageFiles, AJpegHuffmanTableDeclaringMoreThan256CodesIsRefusedBeforeDecodi
   }
 }
 
+TEST(ImageFiles, AHuffmanTableBetweenTheScansOfAProgressiveJpegIsCheckedToo) {
+  // Found by fuzzing: a progressive JPEG whose fifth DHT segment, after two scans, declares 267.
+  const std::string path =
+      std::string(GEORANK_SOURCE_DIR) + "/tests/fuzz/corpus/image_fuzz/progressive_dht_after_scan.jpg";
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<std::uint8_t> jpeg{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_GT(jpeg.size(), 1000u) << path;
+  try {
+    (void)decode_image(jpeg, "progressive.jpg");
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("declares 267 codes"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ImageFiles, FormatsOtherThanPngAndJpegAreRefused) {
   // A valid 1x1 24-bit BMP: stb could decode it, but georank builds only its PNG and JPEG decoders.
   const std::uint8_t bmp[] = {'B', 'M', 58, 0, 0, 0, 0, 0, 0,  0, 54, 0, 0, 0, 40, 0, 0,   0, 1, 0,

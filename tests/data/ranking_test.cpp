@@ -89,6 +89,11 @@ TEST(Rankings, MalformedLinesAreReportedWithFileAndLine) {
                                   << "\n";
   EXPECT_NE(error_of([&] { read_rankings(dir + "/c.jsonl"); }).find("c.jsonl:2: query \"q\" appears twice"),
             std::string::npos);
+  // A number past double is nlohmann's out_of_range, not a parse_error.
+  std::ofstream(dir + "/d.jsonl") << R"({"query_id":"q","candidates":[{"tile_id":"t","score":1e999}]})"
+                                  << "\n";
+  EXPECT_NE(error_of([&] { read_rankings(dir + "/d.jsonl"); }).find("d.jsonl:1: invalid JSON"),
+            std::string::npos);
 }
 
 TEST(Rankings, ABaselineRankPastIntIsRejectedNotTruncated) {

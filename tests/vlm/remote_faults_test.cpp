@@ -196,6 +196,17 @@ TEST(RemoteFaults, MalformedJsonIsRetriedThenReported) {
   EXPECT_EQ(server.n_posts(), 3);
 }
 
+TEST(RemoteFaults, ANumberPastDoubleIsMalformedJsonNotACrash) {
+  FakeOpenAiServer server([](const httplib::Request&, httplib::Response& res, int) {
+    res.set_content(R"({"choices": [{"message": {"content": "Yes"}, "logprobs": 1e999}]})",
+                    "application/json");
+  });
+  auto backend = make_remote_backend(config_for(server.url(), 1));
+  const Error e = run_expecting_error(*backend);
+  EXPECT_EQ(e.kind(), ErrorKind::backend);
+  EXPECT_THAT(e.what(), testing::HasSubstr("malformed JSON"));
+}
+
 TEST(RemoteFaults, MalformedJsonOnceThenGoodAnswerSucceeds) {
   FakeOpenAiServer server([](const httplib::Request&, httplib::Response& res, int call) {
     if (call == 0) {
