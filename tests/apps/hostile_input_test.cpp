@@ -213,5 +213,32 @@ TEST(HostileInput, RerankAgainstAServerThatNeverAnswersEndsWithinItsTimeout) {
   EXPECT_LT(seconds, 45.0);  // not the 60 s the server would take
 }
 
+TEST(HostileInput, CandidatesOutOfScoreOrderOrWithoutScoresAreUsedInFileOrderWithAWarning) {
+  const World& w = world();
+  auto rankings = read_rankings(w.candidates);
+  ASSERT_GE(rankings.size(), 3u);
+  std::swap(rankings[0].candidates[0].score, rankings[0].candidates[2].score);  // out of order
+  rankings[1].candidates[1].score = std::nan("");                               // "score": null
+  const std::string edited = w.dir + "/edited-candidates.jsonl";
+  write_rankings(rankings, edited);
+  EXPECT_THAT(slurp(edited), HasSubstr("\"score\":null"));
+  const std::string out = w.dir + "/edited-reranked.jsonl";
+  auto r = georank("rerank" + w.data + " --candidates " + edited +
+                   " --judge simulated --strategy pairwise --k 3 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(edited + ": 1 of " + std::to_string(rankings.size()) +
+                               " queries list candidates out of descending score order"));
+  EXPECT_THAT(r.err, HasSubstr(edited + ": 1 candidates have no score (null or absent)"));
+  // The file's order is the retrieval rank.
+  const auto reranked = read_rankings(out);
+  for (const auto& c : reranked[0].candidates)
+    if (c.tile_id == rankings[0].candidates[0].tile_id) EXPECT_EQ(c.baseline_rank, 0);
+  r = georank("rerank" + w.data + " --candidates " + w.candidates +
+              " --judge simulated --strategy pairwise --k 3 --out " + w.dir + "/plain-reranked.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr("score order")));
+  EXPECT_THAT(r.err, Not(HasSubstr("have no score")));
+}
+
 }  // namespace
 }  // namespace georank
