@@ -89,6 +89,102 @@ CityLayout layout_of(const fs::path& root, const std::string& city, Issues& issu
   return {root / city / "panorama", root / city / "satellite"};
 }
 
+// Calls `each(where, tokens)` for every non-blank line of the split file `name` of `city`
+// ("file:line", whitespace-separated tokens; a byte-order mark is dropped). A missing or
+// unreadable file and a line that is not UTF-8 are issues. Returns the file's path, or
+// nullopt when it could not be opened.
+template <class Each>
+std::optional<fs::path> for_each_split_line(const fs::path& root, const std::string& city,
+                                            const std::string& name, const std::string& what, Issues& issues,
+                                            Each&& each) {
+  const auto found = find_split_file(root, city, name);
+  const fs::path path = found.value_or(root / "splits" / city / name);
+  std::ifstream in(path);
+  if (!in) {
+    if (found)
+      issues.unreadable(path.string(), what + " cannot be read");
+    else
+      issues.missing(path.string(), what + " missing (looked in splits/ and splits__corrected/)");
+    return std::nullopt;
+  }
+  std::string line;
+  std::size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    const auto where = path.string() + ":" + std::to_string(line_no);
+    if (line_no == 1) strip_bom(line);
+    if (first_invalid_utf8(line)) {
+      issues.malformed(where, "not valid UTF-8");
+      continue;
+    }
+    const auto toks = tokens_of(line);
+    if (!toks.empty()) each(where, toks);
+  }
+  return path;
+}
+
+// The gallery tiles of `city`, in satellite_list.txt order, appended to ds.gallery.
+std::optional<fs::path> read_satellite_list(const fs::path& root, const std::string& city,
+                                            const CityLayout& layout, double m_per_px, Dataset& ds,
+                                            Issues& issues) {
+  std::unordered_set<std::string> seen;
+  return for_each_split_line(
+      root, city, "satellite_list.txt", "satellite list", issues,
+      [&](const std::string& where, const std::vector<std::string>& toks) {
+        if (toks.size() != 1)
+          return issues.malformed(
+              where, "expected one tile file name, got " + std::to_string(toks.size()) + " tokens");
+        const auto gps = vigor::tile_gps(toks[0]);
+        if (!gps)
+          return issues.malformed(where,
+                                  "tile name '" + toks[0] + "' has no GPS (satellite_<lat>_<lon>.png)");
+        if (!seen.insert(toks[0]).second) return issues.malformed(where, "duplicate tile '" + toks[0] + "'");
+        ds.gallery.push_back({toks[0], (layout.satellite_dir / toks[0]).string(), gps, m_per_px, city});
+      });
+}
+
+// The labelled queries of `city` (positive and three semi-positives, each a tile of its
+// list), appended to ds.queries.
+void read_labels(const DatasetSpec& spec, const fs::path& root, const std::string& city,
+                 const CityLayout& layout, const fs::path& list_path,
+                 std::unordered_set<std::string>& query_ids, Dataset& ds, Issues& issues) {
+  std::unordered_set<std::string> city_tiles;
+  for (const auto& t : ds.gallery)
+    if (t.city == city) city_tiles.insert(t.id);
+  for_each_split_line(
+      root, city, label_file_name(spec), "label file", issues,
+      [&](const std::string& where, const std::vector<std::string>& toks) {
+        if (toks.size() != 13)
+          return issues.malformed(where, "expected 13 tokens (panorama, then 4 x tile d0 d1), got " +
+                                             std::to_string(toks.size()));
+        Query q;
+        q.id = toks[0];
+        q.city = city;
+        q.path = (layout.panorama_dir / toks[0]).string();
+        q.gps = vigor::panorama_gps(toks[0]);
+        if (!q.gps)
+          return issues.malformed(where,
+                                  "panorama name '" + toks[0] + "' has no GPS (<panoid>,<lat>,<lon>,.jpg)");
+        std::vector<TileLabel> tiles;
+        for (int t = 0; t < 4; ++t) {
+          const auto& tile = toks[1 + 3 * t];
+          const auto d0 = to_double(toks[2 + 3 * t]);
+          const auto d1 = to_double(toks[3 + 3 * t]);
+          if (!d0 || !d1)
+            return issues.malformed(where, "offset '" + (d0 ? toks[3 + 3 * t] : toks[2 + 3 * t]) +
+                                               "' of tile " + std::to_string(t + 1) + " is not a number");
+          if (!city_tiles.contains(tile))
+            return issues.malformed(where, "tile '" + tile + "' is not in " + list_path.string());
+          tiles.push_back({tile, *d0, *d1});
+        }
+        if (!query_ids.insert(q.id).second)
+          return issues.malformed(where, "duplicate panorama '" + q.id + "'");
+        q.positive = tiles[0];
+        q.semi_positives.assign(tiles.begin() + 1, tiles.end());
+        ds.queries.push_back(std::move(q));
+      });
+}
+
 }  // namespace
 
 void Issues::add(DatasetIssue::Kind kind, const std::string& where, const std::string& reason) {
@@ -141,112 +237,8 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
       }
     }
 
-    // Gallery tiles of this city, in satellite_list order.
-    const auto found_list = find_split_file(root, city, "satellite_list.txt");
-    const fs::path list_path = found_list.value_or(root / "splits" / city / "satellite_list.txt");
-    std::unordered_set<std::string> city_tiles;
-    std::ifstream list(list_path);
-    if (!list) {
-      if (found_list)
-        issues.unreadable(list_path.string(), "satellite list cannot be read");
-      else
-        issues.missing(list_path.string(),
-                       "satellite list missing (looked in splits/ and splits__corrected/)");
-    } else {
-      std::string line;
-      std::size_t line_no = 0;
-      while (std::getline(list, line)) {
-        ++line_no;
-        const auto where = list_path.string() + ":" + std::to_string(line_no);
-        if (line_no == 1) strip_bom(line);
-        if (first_invalid_utf8(line)) {
-          issues.malformed(where, "not valid UTF-8");
-          continue;
-        }
-        const auto toks = tokens_of(line);
-        if (toks.empty()) continue;
-        if (toks.size() != 1) {
-          issues.malformed(where,
-                           "expected one tile file name, got " + std::to_string(toks.size()) + " tokens");
-          continue;
-        }
-        const auto gps = vigor::tile_gps(toks[0]);
-        if (!gps) {
-          issues.malformed(where, "tile name '" + toks[0] + "' has no GPS (satellite_<lat>_<lon>.png)");
-          continue;
-        }
-        if (!city_tiles.insert(toks[0]).second) {
-          issues.malformed(where, "duplicate tile '" + toks[0] + "'");
-          continue;
-        }
-        ds.gallery.push_back({toks[0], (layout.satellite_dir / toks[0]).string(), gps, m_per_px, city});
-      }
-    }
-
-    // Labels: the corrected files may live in splits__corrected/ (Sample4Geo) or splits/.
-    const std::string label_name = label_file_name(spec);
-    const auto found_labels = find_split_file(root, city, label_name);
-    const fs::path label_path = found_labels.value_or(root / "splits" / city / label_name);
-    std::ifstream labels(label_path);
-    if (!labels) {
-      if (found_labels)
-        issues.unreadable(label_path.string(), "label file cannot be read");
-      else
-        issues.missing(label_path.string(), "label file missing (looked in splits/ and splits__corrected/)");
-      continue;
-    }
-    std::string line;
-    std::size_t line_no = 0;
-    while (std::getline(labels, line)) {
-      ++line_no;
-      const auto where = label_path.string() + ":" + std::to_string(line_no);
-      if (line_no == 1) strip_bom(line);
-      if (first_invalid_utf8(line)) {
-        issues.malformed(where, "not valid UTF-8");
-        continue;
-      }
-      const auto toks = tokens_of(line);
-      if (toks.empty()) continue;
-      if (toks.size() != 13) {
-        issues.malformed(
-            where, "expected 13 tokens (panorama, then 4 x tile d0 d1), got " + std::to_string(toks.size()));
-        continue;
-      }
-      Query q;
-      q.id = toks[0];
-      q.city = city;
-      q.path = (layout.panorama_dir / toks[0]).string();
-      q.gps = vigor::panorama_gps(toks[0]);
-      if (!q.gps) {
-        issues.malformed(where, "panorama name '" + toks[0] + "' has no GPS (<panoid>,<lat>,<lon>,.jpg)");
-        continue;
-      }
-      bool ok = true;
-      std::vector<TileLabel> tiles;
-      for (int t = 0; t < 4 && ok; ++t) {
-        const auto& tile = toks[1 + 3 * t];
-        const auto d0 = to_double(toks[2 + 3 * t]);
-        const auto d1 = to_double(toks[3 + 3 * t]);
-        if (!d0 || !d1) {
-          issues.malformed(where, "offset '" + (d0 ? toks[3 + 3 * t] : toks[2 + 3 * t]) + "' of tile " +
-                                      std::to_string(t + 1) + " is not a number");
-          ok = false;
-        } else if (!city_tiles.contains(tile)) {
-          issues.malformed(where, "tile '" + tile + "' is not in " + list_path.string());
-          ok = false;
-        } else {
-          tiles.push_back({tile, *d0, *d1});
-        }
-      }
-      if (!ok) continue;
-      if (!query_ids.insert(q.id).second) {
-        issues.malformed(where, "duplicate panorama '" + q.id + "'");
-        continue;
-      }
-      q.positive = tiles[0];
-      q.semi_positives.assign(tiles.begin() + 1, tiles.end());
-      ds.queries.push_back(std::move(q));
-    }
+    const auto list_path = read_satellite_list(root, city, layout, m_per_px, ds, issues);
+    if (list_path) read_labels(spec, root, city, layout, *list_path, query_ids, ds, issues);
   }
   return ds;
 }
