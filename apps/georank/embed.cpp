@@ -10,6 +10,7 @@
 #include "common_flags.hpp"
 #include "dataset_options.hpp"
 #include "exit_status.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/dataset.hpp"
 #include "georank/embed.hpp"
 #include "georank/error.hpp"
@@ -68,18 +69,6 @@ struct EmbedCommand {
   std::string only = "both";
   bool check_only = false;
 };
-
-void write_json_atomic(const std::string& path, const nlohmann::json& j) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump(2) << "\n";
-    if (!out.flush()) throw Error(ErrorKind::io, "cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorKind::io, "cannot rename " + tmp + " to " + path + ": " + ec.message());
-}
 
 // One view's embeddings, computed but not yet written.
 struct ViewOutput {

@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "dataset_options.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/dataset.hpp"
 #include "georank/error.hpp"
 #include "georank/llama_backend.hpp"
@@ -213,7 +214,7 @@ void run(const RerankOptions& o) {
         {"model", o.model}, {"mmproj", o.mmproj}, {"chat_template", o.chat_template}, {"layout", o.layout}};
   }
   const std::string meta_path = meta_path_for(o.out);
-  write_json_atomic(rerank_meta(o.config, prompt, *backend, result, extra), meta_path);
+  write_json_atomic(meta_path, rerank_meta(o.config, prompt, *backend, result, extra));
   log_info("wrote {} and {} ({} judgments, {} computed, {} from the cache, {} unparsed, {:.1f} s)", o.out,
            meta_path, result.stats.n_judgments, result.backend_calls, result.cache_hits,
            result.stats.n_unparsed, result.seconds);

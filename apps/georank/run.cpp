@@ -18,6 +18,7 @@
 #include "common_flags.hpp"
 #include "dataset_options.hpp"
 #include "exit_status.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/dataset.hpp"
 #include "georank/error.hpp"
 #include "georank/log.hpp"
@@ -223,18 +224,18 @@ void run_experiment(const std::string& config_path, bool dry_run) {
                                   {"steps", steps},
                                   {"rows", summary_rows},
                                   {"random_weights", cfg.random_weights}};
-  write_json_atomic(summary, (fs::path(cfg.out_dir) / "summary.json").string());
+  write_json_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary);
   const std::string md_path = (fs::path(cfg.out_dir) / "summary.md").string();
   {
-    std::ofstream md(md_path + ".tmp");
+    AtomicFile file(md_path);
+    auto& md = file.stream();
     md << "# georank run: " << config_path << "\n\n" << table;
     if (cfg.random_weights) md << "\nRandom-weight models / synthetic data: these numbers mean nothing.\n";
     md << "\nSteps:\n\n";
     for (const auto& s : steps)
       md << "    georank " << fmt::format("{}", fmt::join(s.get<std::vector<std::string>>(), " ")) << "\n";
-    if (!md) throw Error(ErrorKind::io, md_path + ": write failed");
+    file.commit();
   }
-  fs::rename(md_path + ".tmp", md_path);
   fmt::print("wrote {} and {}\n", (fs::path(cfg.out_dir) / "summary.json").string(), md_path);
 }
 

@@ -1,33 +1,54 @@
 #pragma once
-// Output files are written to a temporary sibling and renamed into place, so a reader never
-// sees a half-written file and an interrupted run leaves the previous version intact.
+/// Output files are written to a temporary sibling and renamed into place, so a reader never
+/// sees a half-written file and an interrupted run leaves the previous version intact. The
+/// temporary name is `<path>.tmp.<pid>.<n>` (n counts within the process), the one rule for
+/// every writer.
 
 #include <fstream>
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace georank {
 
-/// An output stream to `<path>.tmp.<pid>` that `commit()` renames to `path`. Destroying it
-/// without `commit()` removes the temporary file. Throws Error(io) naming `path`.
+/// A temporary sibling of `path` for writers that need a file name (FAISS, gguf): write to
+/// `tmp()`, then `commit()` renames it to `path`. Destroying it without `commit()` removes the
+/// temporary file. The parent folder is created. Throws Error(io) naming `path`.
+class AtomicPath {
+ public:
+  explicit AtomicPath(std::string path);
+  AtomicPath(const AtomicPath&) = delete;
+  AtomicPath& operator=(const AtomicPath&) = delete;
+  ~AtomicPath();
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const std::string& tmp() const { return tmp_; }
+  void commit();
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  bool committed_ = false;
+};
+
+/// An output stream to a temporary sibling that `commit()` renames to `path`.
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path, bool binary = false);
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-  ~AtomicFile();
 
   std::ofstream& stream() { return out_; }
   void commit();
 
  private:
-  std::string path_;
-  std::string tmp_path_;
+  AtomicPath target_;
   std::ofstream out_;
-  bool committed_ = false;
 };
 
 /// Writes `content` to `path` atomically.
 void write_file_atomic(const std::string& path, std::string_view content);
+
+/// Writes `j` to `path` atomically, indented by 2, with a final newline.
+void write_json_atomic(const std::string& path, const nlohmann::json& j);
 
 }  // namespace georank

@@ -61,7 +61,4 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
                            const VlmBackend& backend, const RerankRunResult& result,
                            const nlohmann::json& extra = nlohmann::json::object());
 
-/// Writes JSON (indented) to `path` atomically (temporary file + rename). Throws Error(io).
-void write_json_atomic(const nlohmann::json& j, const std::string& path);
-
 }  // namespace georank

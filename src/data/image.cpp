@@ -14,6 +14,7 @@
 
 #include "data/exif.hpp"
 #include "data/image_header.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
 
 #define STB_IMAGE_STATIC
@@ -84,16 +85,7 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 }
 
 void write_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(ErrorKind::io, path + ": cannot open for writing");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw Error(ErrorKind::io, path + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorKind::io, path + ": rename failed: " + ec.message());
+  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 void append_to_vector(void* context, void* data, int size) {

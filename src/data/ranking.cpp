@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/atomic_file.hpp"
+#include "georank/atomic_file.hpp"
 #include "data/csv.hpp"
 #include "georank/error.hpp"
 

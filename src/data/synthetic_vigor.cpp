@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.hpp"
+#include "georank/atomic_file.hpp"
 #include "data/synthetic_scene.hpp"
 #include "georank/error.hpp"
 #include "georank/geo.hpp"

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "core/atomic_file.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
 #include "georank/progress.hpp"
 #include "georank/rerank_run.hpp"
@@ -99,10 +99,6 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
 nlohmann::json judge_record(const VlmBackend& backend) {
   const JudgeIdentity id = backend.identity();
   return {{"name", backend.name()}, {"identity", id.to_json()}, {"identity_sha256", id.digest()}};
-}
-
-void write_json_atomic(const nlohmann::json& j, const std::string& path) {
-  write_file_atomic(path, j.dump(2) + "\n");
 }
 
 }  // namespace georank

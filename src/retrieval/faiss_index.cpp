@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
 #include "georank/index.hpp"
 
@@ -122,16 +123,13 @@ VectorIndex VectorIndex::load(const std::string& path, const IndexConfig& config
 }
 
 void VectorIndex::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  AtomicPath out(path);
   try {
-    faiss::write_index(impl_->index.get(), tmp.c_str());
+    faiss::write_index(impl_->index.get(), out.tmp().c_str());
   } catch (const faiss::FaissException& e) {
-    std::filesystem::remove(tmp);
     throw Error(ErrorKind::io, path + ": cannot write FAISS index: " + e.what());
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorKind::io, path + ": " + ec.message());
+  out.commit();
 }
 
 SearchResult VectorIndex::search(const FloatMatrix& queries, std::size_t k) const {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "georank/atomic_file.hpp"
 #include "georank/encoder.hpp"
 #include "georank/error.hpp"
 
@@ -157,15 +158,7 @@ std::string model_card_json(const ModelCard& card) {
 }
 
 void save_model_card(const ModelCard& card, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << model_card_json(card);
-    if (!out.flush()) throw Error(ErrorKind::io, "cannot write model card " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorKind::io, "cannot rename " + tmp + " to " + path + ": " + ec.message());
+  write_file_atomic(path, model_card_json(card));
 }
 
 std::string model_card_path_for(const std::string& model_path) {

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "core/atomic_file.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
 #include "georank/utf8.hpp"
 

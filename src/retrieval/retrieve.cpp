@@ -6,7 +6,7 @@
 #include <fstream>
 #include <unordered_map>
 
-#include "core/atomic_file.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
 #include "georank/image.hpp"
 #include "georank/log.hpp"

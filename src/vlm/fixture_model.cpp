@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
 #include "georank/vlm_fixture.hpp"
 
@@ -156,7 +157,8 @@ void write_gguf(gguf_context* gctx, const std::vector<TensorSpec>& specs, std::u
     ggml_set_name(t, s.name.c_str());
     gguf_add_tensor(gctx, t);
   }
-  const std::string tmp = path + ".tmp";
+  AtomicPath out(path);
+  const std::string& tmp = out.tmp();
   if (!gguf_write_to_file(gctx, tmp.c_str(), /*only_meta=*/true))
     throw Error(ErrorKind::io, "cannot write " + tmp);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(tmp.c_str(), "ab"), &std::fclose);
@@ -180,9 +182,7 @@ void write_gguf(gguf_context* gctx, const std::vector<TensorSpec>& specs, std::u
   }
   if (std::fflush(file.get()) != 0) throw Error(ErrorKind::io, "cannot flush " + tmp);
   file.reset();
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorKind::io, "cannot rename " + tmp + " to " + path + ": " + ec.message());
+  out.commit();
 }
 
 void write_text_model(const Dims& d, std::uint64_t seed, const std::string& path) {
