@@ -116,20 +116,21 @@ Image decode_image(std::span<const std::uint8_t> encoded, const std::string& nam
   if (encoded.size() > static_cast<std::size_t>(INT32_MAX))
     throw Error(ErrorKind::invalid_argument, name + ": file too large");
   const auto len = static_cast<int>(encoded.size());
-  if (const auto dims = declared_dimensions(encoded); dims && dims->first * dims->second > limits.max_pixels)
-    throw Error(ErrorKind::invalid_argument,
-                name + ": " + std::to_string(dims->first) + "x" + std::to_string(dims->second) +
-                    " exceeds the pixel limit of " + std::to_string(limits.max_pixels));
+  const auto check_pixels = [&](std::int64_t width, std::int64_t height) {
+    // PNG declares up to 2^32-1 per side: the product can pass int64, so divide instead.
+    if (width > 0 && height > 0 && height > limits.max_pixels / width)
+      throw Error(ErrorKind::invalid_argument, name + ": " + std::to_string(width) + "x" +
+                                                   std::to_string(height) + " exceeds the pixel limit of " +
+                                                   std::to_string(limits.max_pixels));
+  };
+  if (const auto dims = declared_dimensions(encoded)) check_pixels(dims->first, dims->second);
   if (const auto problem = jpeg_table_problem(encoded))
     throw Error(ErrorKind::invalid_argument, name + ": corrupt JPEG (" + *problem + ")");
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(encoded.data(), len, &w, &h, &c))
     throw Error(ErrorKind::invalid_argument,
                 name + ": not a decodable image (" + stbi_failure_reason() + ")");
-  if (static_cast<std::int64_t>(w) * h > limits.max_pixels)
-    throw Error(ErrorKind::invalid_argument, name + ": " + std::to_string(w) + "x" + std::to_string(h) +
-                                                 " exceeds the pixel limit of " +
-                                                 std::to_string(limits.max_pixels));
+  check_pixels(w, h);
   stbi_uc* pixels = stbi_load_from_memory(encoded.data(), len, &w, &h, &c, 3);
   if (!pixels)
     throw Error(ErrorKind::invalid_argument,

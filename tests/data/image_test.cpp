@@ -191,6 +191,17 @@ TEST(ImageFiles, AnImageDeclaringTooManyPixelsIsNamedAsSuch) {
     EXPECT_NE(std::string(e.what()).find("huge.png: 20000x20000 exceeds the pixel limit"), std::string::npos)
         << e.what();
   }
+  // Sides near 2^32 (PNG allows them): their product does not fit in 64 bits.
+  const std::uint8_t near_max[8] = {0xEB, 0xEB, 0xEB, 0xEB, 0xEB, 0xEB, 0xEB, 0xEB};
+  std::copy(near_max, near_max + 8, png.begin() + 16);
+  try {
+    (void)decode_image(png, "huger.png");
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("huger.png: 3958107115x3958107115 exceeds the pixel limit"),
+              std::string::npos)
+        << e.what();
+  }
   // A JPEG's frame header likewise (SOF0 at 20000 x 20000).
   const auto dir = test::fresh_work_dir("image_huge_jpeg");
   write_jpeg(gradient(8, 8), dir + "/small.jpg");
