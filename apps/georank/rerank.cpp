@@ -187,10 +187,10 @@ void run(const RerankOptions& o) {
   const auto progress = [&](const RerankProgress& p) {
     if (!show) return;
     if (tty) {
-      std::fprintf(stderr, "\r%s", format_progress(p).c_str());
+      std::fprintf(stderr, "\r%s", format_rerank_progress(p).c_str());
       if (p.done == p.total) std::fprintf(stderr, "\n");
     } else if (p.done == p.total || p.elapsed_s - last_line_s >= kLogEverySeconds) {
-      std::fprintf(stderr, "%s\n", format_progress(p).c_str());
+      std::fprintf(stderr, "%s\n", format_rerank_progress(p).c_str());
       last_line_s = p.elapsed_s;
     }
   };

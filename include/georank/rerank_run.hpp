@@ -31,8 +31,8 @@ struct RerankProgress {
   std::int64_t cache_hits = 0;     ///< judgments answered by the cache
 };
 
-/// "[#####.....] 12/100 queries  3.1 q/s  45.2 VLM calls/s  ETA 0:28"
-std::string format_progress(const RerankProgress& progress, int bar_width = 24);
+/// "rerank  12% |###      | 12/100  3.10 queries/s  ETA 0:28  45.2 VLM calls/s  7 cached"
+std::string format_rerank_progress(const RerankProgress& progress, int bar_width = 24);
 
 struct RerankRunResult {
   std::vector<QueryRanking> rankings;  ///< one per input query, in input order

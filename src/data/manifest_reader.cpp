@@ -6,6 +6,7 @@
 #include "data/csv.hpp"
 #include "data/readers.hpp"
 #include "georank/error.hpp"
+#include "georank/parse_number.hpp"
 
 namespace georank::data {
 namespace {
@@ -19,21 +20,14 @@ std::string trim(std::string s) {
   return s.substr(b);
 }
 
-std::optional<double> to_double(const std::string& s) {
-  double v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
 // Reads an optional lat/lon pair: both empty -> nullopt; otherwise both must parse.
 bool read_gps(const std::vector<std::string>& f, std::optional<std::size_t> lat_col,
               std::optional<std::size_t> lon_col, std::optional<LatLon>& out, std::string& reason) {
   const std::string lat = lat_col ? trim(f[*lat_col]) : "";
   const std::string lon = lon_col ? trim(f[*lon_col]) : "";
   if (lat.empty() && lon.empty()) return true;
-  const auto a = to_double(lat);
-  const auto b = to_double(lon);
+  const auto a = parse_finite_double(lat);
+  const auto b = parse_finite_double(lon);
   if (!a || !b || std::abs(*a) > 90 || std::abs(*b) > 180) {
     reason = "bad GPS '" + lat + "," + lon + "' (degrees, or both empty when unknown)";
     return false;
@@ -94,7 +88,7 @@ Dataset read_manifest(const DatasetSpec& spec, Issues& issues) {
         continue;
       }
       if (mpp && !trim(row.fields[*mpp]).empty()) {
-        const auto m = to_double(trim(row.fields[*mpp]));
+        const auto m = parse_finite_double(trim(row.fields[*mpp]));
         if (!m || *m < 0) {
           issues.malformed(where, "bad m_per_px '" + row.fields[*mpp] + "'");
           continue;

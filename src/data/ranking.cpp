@@ -9,9 +9,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "georank/atomic_file.hpp"
 #include "data/csv.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
+#include "georank/parse_number.hpp"
 
 namespace georank {
 namespace {
@@ -140,16 +141,14 @@ std::vector<QueryRanking> read_candidates_csv(const std::string& path) {
     const auto& tile = row.fields[tc];
     const auto& s = row.fields[sc];
     if (q.empty() || tile.empty()) bad(where, "empty query_id or tile_id");
-    double score = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), score);
-    if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(score))
-      bad(where, "score '" + s + "' is not a number");
+    const auto score = parse_finite_double(s);
+    if (!score) bad(where, "score '" + s + "' is not a number");
     if (!tiles[q].insert(tile).second) bad(where, "tile '" + tile + "' listed twice for query '" + q + "'");
     auto [it, inserted] = index.emplace(q, out.size());
     if (inserted) out.push_back(QueryRanking{q, std::nullopt, {}});
     RankedCandidate c;
     c.tile_id = tile;
-    c.score = score;
+    c.score = *score;
     out[it->second].candidates.push_back(std::move(c));
   }
   for (auto& r : out)

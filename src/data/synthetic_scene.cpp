@@ -8,8 +8,9 @@ namespace georank::synth {
 namespace {
 
 constexpr double kPi = std::numbers::pi;
-constexpr double kSunElevationTan = 1.0;            // 45 degrees
-constexpr double kSunDirE = -0.6, kSunDirN = -0.8;  // towards the sun (south-south-west); shadows fall opposite
+constexpr double kSunElevationTan = 1.0;  // 45 degrees
+constexpr double kSunDirE = -0.6,
+                 kSunDirN = -0.8;  // towards the sun (south-south-west); shadows fall opposite
 
 std::uint8_t clamp8(double v) {
   return static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "georank/atomic_file.hpp"
 #include "data/synthetic_scene.hpp"
+#include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
 #include "georank/geo.hpp"
 #include "georank/vigor.hpp"

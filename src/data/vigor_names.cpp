@@ -3,18 +3,11 @@
 #include <charconv>
 #include <cmath>
 
+#include "georank/parse_number.hpp"
 #include "georank/vigor.hpp"
 
 namespace georank::vigor {
 namespace {
-
-std::optional<double> to_double(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  double v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
 
 std::optional<LatLon> checked(std::optional<double> lat, std::optional<double> lon) {
   if (!lat || !lon || std::abs(*lat) > 90 || std::abs(*lon) > 180) return std::nullopt;
@@ -39,7 +32,8 @@ std::optional<LatLon> panorama_gps(std::string_view name) {
   if (c2 == std::string_view::npos) return std::nullopt;
   const auto c1 = name.rfind(',', c2 == 0 ? 0 : c2 - 1);
   if (c1 == std::string_view::npos || c1 == 0) return std::nullopt;
-  return checked(to_double(name.substr(c1 + 1, c2 - c1 - 1)), to_double(name.substr(c2 + 1)));
+  return checked(parse_finite_double(name.substr(c1 + 1, c2 - c1 - 1)),
+                 parse_finite_double(name.substr(c2 + 1)));
 }
 
 std::optional<LatLon> tile_gps(std::string_view name) {
@@ -52,7 +46,7 @@ std::optional<LatLon> tile_gps(std::string_view name) {
   name.remove_suffix(suffix.size());
   const auto u = name.find('_');
   if (u == std::string_view::npos) return std::nullopt;
-  return checked(to_double(name.substr(0, u)), to_double(name.substr(u + 1)));
+  return checked(parse_finite_double(name.substr(0, u)), parse_finite_double(name.substr(u + 1)));
 }
 
 std::string panorama_name(std::string_view pano_id, LatLon gps) {

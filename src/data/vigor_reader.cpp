@@ -10,6 +10,7 @@
 #include "data/readers.hpp"
 #include "georank/error.hpp"
 #include "georank/log.hpp"
+#include "georank/parse_number.hpp"
 #include "georank/utf8.hpp"
 #include "georank/vigor.hpp"
 
@@ -39,13 +40,6 @@ std::string label_file_name(const DatasetSpec& spec) {
   const std::string base =
       spec.protocol == "same-area" ? "same_area_balanced_" + spec.split : std::string("pano_label_balanced");
   return base + (spec.corrected_labels ? "__corrected.txt" : ".txt");
-}
-
-std::optional<double> to_double(const std::string& s) {
-  double v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
 }
 
 std::vector<std::string> tokens_of(const std::string& line) {
@@ -168,8 +162,8 @@ void read_labels(const DatasetSpec& spec, const fs::path& root, const std::strin
         std::vector<TileLabel> tiles;
         for (int t = 0; t < 4; ++t) {
           const auto& tile = toks[1 + 3 * t];
-          const auto d0 = to_double(toks[2 + 3 * t]);
-          const auto d1 = to_double(toks[3 + 3 * t]);
+          const auto d0 = parse_finite_double(toks[2 + 3 * t]);
+          const auto d1 = parse_finite_double(toks[3 + 3 * t]);
           if (!d0 || !d1)
             return issues.malformed(where, "offset '" + (d0 ? toks[3 + 3 * t] : toks[2 + 3 * t]) +
                                                "' of tile " + std::to_string(t + 1) + " is not a number");

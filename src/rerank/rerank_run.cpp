@@ -29,16 +29,12 @@ class CountingBackend final : public VlmBackend {
 
 }  // namespace
 
-std::string format_progress(const RerankProgress& p, int bar_width) {
-  const double frac = p.total > 0 ? static_cast<double>(p.done) / static_cast<double>(p.total) : 1.0;
-  const int filled = static_cast<int>(frac * bar_width);
+std::string format_rerank_progress(const RerankProgress& p, int bar_width) {
   const double qps = p.elapsed_s > 0 ? static_cast<double>(p.done) / p.elapsed_s : 0.0;
   const double cps = p.elapsed_s > 0 ? static_cast<double>(p.backend_calls) / p.elapsed_s : 0.0;
-  const double eta = qps > 0 ? static_cast<double>(p.total - p.done) / qps : std::nan("");
-  return fmt::format("[{}{}] {}/{} queries  {:.2f} q/s  {:.1f} VLM calls/s  {} cached  ETA {}",
-                     std::string(static_cast<std::size_t>(filled), '#'),
-                     std::string(static_cast<std::size_t>(bar_width - filled), '.'), p.done, p.total, qps,
-                     cps, p.cache_hits, p.done == p.total ? "0:00" : format_duration(eta));
+  return format_progress("rerank", static_cast<std::size_t>(p.done), static_cast<std::size_t>(p.total), qps,
+                         "queries", bar_width) +
+         fmt::format("  {:.1f} VLM calls/s  {} cached", cps, p.cache_hits);
 }
 
 RerankRunResult rerank_all(std::span<const QueryRanking> input, const RerankImages& images,

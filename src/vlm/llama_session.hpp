@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "georank/llama_backend.hpp"
-#include "vlm/embedding_cache.hpp"
 #include "vlm/llama_text.hpp"
 #include "vlm/prefix_tree.hpp"
+#include "vlm/projector_cache.hpp"
 
 namespace georank::vlm {
 
@@ -69,7 +69,7 @@ class LlamaSession {
   std::string template_error_;
   JudgeIdentity identity_;
   std::string mmproj_fingerprint_;  ///< keys the image-embedding cache
-  EmbeddingCache cache_;
+  ProjectorCache cache_;
   int n_vocab_ = 0, n_embd_inp_ = 0;
 };
 

@@ -10,6 +10,7 @@
 
 #include "georank/error.hpp"
 #include "georank/log.hpp"
+#include "georank/parse_number.hpp"
 
 namespace georank::remote {
 namespace {
@@ -53,9 +54,8 @@ Endpoint parse_endpoint(const std::string& url) {
     throw Error(ErrorKind::invalid_argument, "server URL '" + url + "' has no host");
   if (const auto colon = host_port.rfind(':'); colon != std::string::npos && host_port.back() != ']') {
     const std::string port = host_port.substr(colon + 1);
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535)
+    const auto value = parse_integer<unsigned>(port);
+    if (!value || *value > 65535)
       throw Error(ErrorKind::invalid_argument, "server URL '" + url + "' has a bad port '" + port + "'");
   }
   e.scheme_host_port = scheme + "://" + host_port;

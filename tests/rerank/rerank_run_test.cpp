@@ -57,7 +57,9 @@ TEST(RerankRun, RerankAllReportsProgressCountsAndASimulatedLabelAndResumesFromTh
   EXPECT_EQ(seen.back().total, 4);
   EXPECT_EQ(first.backend_calls, 4 * 2 * 4);  // 4 queries x (k-1) matches x 2 orders
   for (const auto& r : first.rankings) EXPECT_EQ(r.candidates[0].baseline_rank, 2);
-  EXPECT_NE(format_progress(seen[1]).find("2/4 queries"), std::string::npos);
+  EXPECT_NE(format_rerank_progress(seen[1]).find("| 2/4"), std::string::npos)
+      << format_rerank_progress(seen[1]);
+  EXPECT_NE(format_rerank_progress(seen[1]).find("cached"), std::string::npos);
 
   const auto second = rerank_all(input, images, cfg, prompt, backend, &cache);
   EXPECT_EQ(second.backend_calls, 0);

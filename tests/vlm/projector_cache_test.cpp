@@ -1,4 +1,4 @@
-#include "vlm/embedding_cache.hpp"
+#include "vlm/projector_cache.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@ std::shared_ptr<const std::vector<float>> floats(std::size_t n, float v) {
   return std::make_shared<const std::vector<float>>(n, v);
 }
 
-TEST(EmbeddingCache, KeepsTheMostRecentlyUsedEntriesWithinItsByteBound) {
-  EmbeddingCache cache(3 * 100 * sizeof(float));
+TEST(ProjectorCache, KeepsTheMostRecentlyUsedEntriesWithinItsByteBound) {
+  ProjectorCache cache(3 * 100 * sizeof(float));
   cache.put("a", floats(100, 1));
   cache.put("b", floats(100, 2));
   cache.put("c", floats(100, 3));
@@ -25,8 +25,8 @@ TEST(EmbeddingCache, KeepsTheMostRecentlyUsedEntriesWithinItsByteBound) {
   EXPECT_EQ(cache.hits(), 3u);
 }
 
-TEST(EmbeddingCache, NeverStoresAnEntryLargerThanTheBound) {
-  EmbeddingCache cache(10 * sizeof(float));
+TEST(ProjectorCache, NeverStoresAnEntryLargerThanTheBound) {
+  ProjectorCache cache(10 * sizeof(float));
   cache.put("big", floats(11, 0));
   EXPECT_EQ(cache.find("big"), nullptr);
   EXPECT_EQ(cache.bytes(), 0u);

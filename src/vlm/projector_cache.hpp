@@ -1,5 +1,5 @@
 #pragma once
-// Least-recently-used cache of image embeddings (the projector's output, floats) keyed by
+// Least-recently-used cache of projector outputs (image embeddings as the LLM consumes them) keyed by
 // (mmproj fingerprint, image id), bounded in bytes. Not thread-safe (owned by one backend).
 
 #include <cstddef>
@@ -11,9 +11,9 @@
 
 namespace georank::vlm {
 
-class EmbeddingCache {
+class ProjectorCache {
  public:
-  explicit EmbeddingCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+  explicit ProjectorCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
   /// The embedding, or nullptr; a hit becomes the most recently used entry.
   std::shared_ptr<const std::vector<float>> find(const std::string& key);

@@ -1,8 +1,8 @@
-#include "vlm/embedding_cache.hpp"
+#include "vlm/projector_cache.hpp"
 
 namespace georank::vlm {
 
-std::shared_ptr<const std::vector<float>> EmbeddingCache::find(const std::string& key) {
+std::shared_ptr<const std::vector<float>> ProjectorCache::find(const std::string& key) {
   const auto it = index_.find(key);
   if (it == index_.end()) {
     ++misses_;
@@ -13,7 +13,7 @@ std::shared_ptr<const std::vector<float>> EmbeddingCache::find(const std::string
   return it->second->embedding;
 }
 
-void EmbeddingCache::put(const std::string& key, std::shared_ptr<const std::vector<float>> embedding) {
+void ProjectorCache::put(const std::string& key, std::shared_ptr<const std::vector<float>> embedding) {
   const std::size_t n = embedding->size() * sizeof(float);
   if (n > max_bytes_) return;
   if (const auto it = index_.find(key); it != index_.end()) {
