@@ -2,30 +2,12 @@
 
 #include <algorithm>
 
+#include "core/random.hpp"
 #include "data/readers.hpp"
 #include "georank/error.hpp"
 #include "georank/log.hpp"
 
 namespace georank {
-namespace {
-
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// Uniform integer in [0, bound) without modulo bias (rejection sampling).
-std::uint64_t uniform_below(std::uint64_t& state, std::uint64_t bound) {
-  const std::uint64_t threshold = (0 - bound) % bound;
-  for (;;) {
-    const std::uint64_t r = splitmix64(state);
-    if (r >= threshold) return r % bound;
-  }
-}
-
-}  // namespace
 
 nlohmann::json to_json(const DatasetSpec& s) {
   return {{"kind", s.kind},
@@ -56,9 +38,9 @@ std::vector<std::size_t> subset_indices(std::size_t n, std::size_t n_keep, std::
   std::vector<std::size_t> idx(n);
   for (std::size_t i = 0; i < n; ++i) idx[i] = i;
   n_keep = std::min(n_keep, n);
-  std::uint64_t state = seed;
+  Rng rng(seed);
   for (std::size_t i = 0; i < n_keep; ++i) {
-    const auto j = i + static_cast<std::size_t>(uniform_below(state, n - i));
+    const auto j = i + static_cast<std::size_t>(rng.below(n - i));
     std::swap(idx[i], idx[j]);
   }
   idx.resize(n_keep);

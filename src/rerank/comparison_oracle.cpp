@@ -6,7 +6,7 @@
 
 #include "georank/error.hpp"
 #include "georank/rerank_aggregate.hpp"
-#include "rerank/random.hpp"
+#include "core/random.hpp"
 
 namespace georank {
 

@@ -5,7 +5,7 @@
 
 #include "georank/error.hpp"
 #include "georank/rerank.hpp"
-#include "rerank/random.hpp"
+#include "core/random.hpp"
 
 namespace georank {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "georank/error.hpp"
 #include "georank/simulation.hpp"
-#include "rerank/random.hpp"
+#include "core/random.hpp"
 
 namespace georank {
 namespace {

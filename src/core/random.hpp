@@ -1,7 +1,7 @@
 #pragma once
-// A small, fully specified random number generator (splitmix64): the standard library's
-// distributions differ between implementations, and simulations, random presentation orders
-// and simulated judges must give the same numbers everywhere for a given seed.
+// A small, fully specified random number generator (splitmix64), the only one in georank: the standard
+// library's distributions differ between implementations, and simulations, random presentation orders and
+// simulated judges must give the same numbers everywhere for a given seed.
 
 #include <cmath>
 #include <cstdint>
@@ -37,6 +37,14 @@ class Rng {
   // Uniform in the open interval (0, 1).
   double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }
   bool coin() { return (next() >> 63) != 0; }
+  /// Uniform integer in [0, bound), bound > 0, without modulo bias (rejection sampling).
+  std::uint64_t below(std::uint64_t bound) {
+    const std::uint64_t threshold = (0 - bound) % bound;
+    for (;;) {
+      const std::uint64_t r = next();
+      if (r >= threshold) return r % bound;
+    }
+  }
   double logistic() {
     const double u = uniform();
     return std::log(u / (1.0 - u));
