@@ -18,6 +18,7 @@
 #include "georank/log.hpp"
 #include "georank/npy.hpp"
 #include "georank/progress.hpp"
+#include "georank/sha256.hpp"
 
 namespace georank::cli {
 namespace {

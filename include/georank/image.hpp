@@ -53,9 +53,4 @@ enum class ResizeFilter {
 /// Resizes to width x height.
 Image resize(const Image& image, int width, int height, ResizeFilter filter = ResizeFilter::bilinear);
 
-/// Lower-case hex SHA-256 of a byte buffer.
-std::string sha256_hex(std::span<const std::uint8_t> bytes);
-/// Lower-case hex SHA-256 of a file's content. Throws Error(not_found/io).
-std::string sha256_file(const std::string& path);
-
 }  // namespace georank

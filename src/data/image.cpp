@@ -1,7 +1,5 @@
 #include "georank/image.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -16,6 +14,8 @@
 #include "data/image_header.hpp"
 #include "georank/atomic_file.hpp"
 #include "georank/error.hpp"
+#include "georank/readable_file.hpp"
+#include "georank/sha256.hpp"
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
@@ -32,50 +32,6 @@ namespace georank {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string to_hex(const unsigned char* data, unsigned n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (unsigned i = 0; i < n; ++i) {
-    out[2 * i] = digits[data[i] >> 4];
-    out[2 * i + 1] = digits[data[i] & 15];
-  }
-  return out;
-}
-
-// SHA-256 over OpenSSL's EVP interface. The context is owned from the moment it is created,
-// so a failed init (the constructor throws, no destructor runs) does not leak it.
-class Sha256 {
- public:
-  Sha256() {
-    if (!ctx_ptr_ || EVP_DigestInit_ex(ctx_ptr_.get(), EVP_sha256(), nullptr) != 1)
-      throw Error(ErrorKind::backend, "OpenSSL SHA-256 init failed");
-  }
-  void update(const void* data, std::size_t n) {
-    if (EVP_DigestUpdate(ctx_ptr_.get(), data, n) != 1)
-      throw Error(ErrorKind::backend, "OpenSSL SHA-256 update failed");
-  }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned n = 0;
-    if (EVP_DigestFinal_ex(ctx_ptr_.get(), md, &n) != 1)
-      throw Error(ErrorKind::backend, "OpenSSL SHA-256 final failed");
-    return to_hex(md, n);
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_ptr_{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
-};
-
-// A missing file, a folder and a link loop are told apart (fs::exists calls a loop missing).
-void require_readable_file(const std::string& path) {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec == std::errc::too_many_symbolic_link_levels)
-    throw Error(ErrorKind::io, path + ": a loop of symbolic links");
-  if (!fs::exists(status)) throw Error(ErrorKind::not_found, path + ": no such file");
-  if (fs::is_directory(status)) throw Error(ErrorKind::invalid_argument, path + ": is a folder, not a file");
-}
 
 std::vector<std::uint8_t> read_file(const std::string& path) {
   require_readable_file(path);
@@ -229,24 +185,6 @@ Image resize(const Image& src, int width, int height, ResizeFilter filter) {
   }
   dst.finalize();
   return dst;
-}
-
-std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-  Sha256 h;
-  h.update(bytes.data(), bytes.size());
-  return h.hex();
-}
-
-std::string sha256_file(const std::string& path) {
-  // Streamed: model files run to gigabytes.
-  require_readable_file(path);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) throw Error(ErrorKind::io, "cannot read " + path + ": " + std::strerror(errno));
-  Sha256 h;
-  std::vector<std::uint8_t> buf(1u << 20);
-  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0;) h.update(buf.data(), n);
-  if (std::ferror(f.get())) throw Error(ErrorKind::io, "cannot read " + path);
-  return h.hex();
 }
 
 }  // namespace georank

@@ -9,6 +9,7 @@
 #include "georank/error.hpp"
 #include "georank/judgment_cache.hpp"
 #include "georank/log.hpp"
+#include "georank/sha256.hpp"
 
 namespace georank {
 namespace {

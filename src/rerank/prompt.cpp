@@ -9,6 +9,7 @@
 
 #include "georank/error.hpp"
 #include "georank/rerank_prompt.hpp"
+#include "georank/sha256.hpp"
 #include "georank/utf8.hpp"
 #include "rerank/prompt_builtin.hpp"
 

@@ -1,5 +1,4 @@
 #include <onnxruntime_cxx_api.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +12,7 @@
 #include "georank/encoder.hpp"
 #include "georank/error.hpp"
 #include "georank/log.hpp"
+#include "georank/sha256.hpp"
 #include "retrieval/stderr_filter.hpp"
 
 namespace georank {
@@ -28,32 +28,6 @@ auto ort_call(const std::string& what, F&& f) -> decltype(f()) {
   } catch (const Ort::Exception& e) {
     throw Error(ErrorKind::backend, what + ": " + e.what());
   }
-}
-
-// SHA-256 of a file, streamed through OpenSSL (hardware SHA where the CPU has it): model
-// files reach hundreds of megabytes and are hashed at every load.
-std::string model_file_sha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, "cannot read " + path);
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    throw Error(ErrorKind::backend, "OpenSSL SHA-256 is unavailable");
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) throw Error(ErrorKind::io, "cannot read " + path);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &size);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
 }
 
 std::atomic<bool> g_schemas_registered{false};
@@ -363,7 +337,7 @@ Encoder::Encoder(ModelCard card, EncoderOptions options) : impl_(std::make_uniqu
   // Fingerprint: model bytes plus every card field that changes what the network sees.
   std::string material;
   const auto t0 = std::chrono::steady_clock::now();
-  for (const auto& [path, session] : sessions) material += model_file_sha256(path) + "\n";
+  for (const auto& [path, session] : sessions) material += sha256_file(path) + "\n";
   log_debug("encoder: fingerprinted the model in {:.2f} s",
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   ModelCard canonical = s.card;

@@ -11,6 +11,7 @@
 #include "georank/image.hpp"
 #include "georank/log.hpp"
 #include "georank/retrieval.hpp"
+#include "georank/sha256.hpp"
 
 namespace georank {
 namespace {

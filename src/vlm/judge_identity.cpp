@@ -4,6 +4,7 @@
 #include <span>
 
 #include "georank/image.hpp"
+#include "georank/sha256.hpp"
 
 namespace georank {
 

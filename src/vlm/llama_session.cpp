@@ -10,6 +10,7 @@
 #include "georank/error.hpp"
 #include "georank/log.hpp"
 #include "georank/runtime.hpp"
+#include "georank/sha256.hpp"
 #include "vlm/answer_basis.hpp"
 #include "vlm/composite.hpp"
 

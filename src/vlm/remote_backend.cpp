@@ -14,6 +14,7 @@
 
 #include "georank/error.hpp"
 #include "georank/log.hpp"
+#include "georank/sha256.hpp"
 #include "vlm/answer_basis.hpp"
 #include "vlm/remote_answer.hpp"
 #include "vlm/remote_http.hpp"

@@ -18,6 +18,7 @@
 #include "georank/image.hpp"
 #include "georank/index.hpp"
 #include "georank/npy.hpp"
+#include "georank/sha256.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

@@ -1,8 +1,6 @@
 #include "georank/image.hpp"
 
 #include <gtest/gtest.h>
-#include <malloc.h>
-#include <openssl/evp.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "georank/error.hpp"
+#include "georank/sha256.hpp"
 #include "support/subprocess.hpp"
 
 namespace georank {
@@ -116,36 +115,6 @@ TEST(Image, BilinearUpscaleInterpolatesBetweenNeighbours) {
   EXPECT_EQ(r.rgb[3], 50);
   EXPECT_EQ(r.rgb[6], 150);
   EXPECT_EQ(r.rgb[9], 200);
-}
-
-TEST(Image, Sha256MatchesAKnownVector) {
-  const std::string abc = "abc";
-  EXPECT_EQ(sha256_hex({reinterpret_cast<const uint8_t*>(abc.data()), abc.size()}),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-}
-
-TEST(Image, AFailedSha256InitIsABackendErrorAndLeaksNoDigestContext) {
-  // A default property no provider offers makes every SHA-256 fetch, and so the init, fail.
-  ASSERT_EQ(EVP_set_default_properties(nullptr, "georank.test=unavailable"), 1);
-  struct Restore {
-    ~Restore() { EVP_set_default_properties(nullptr, ""); }
-  } restore;
-  const std::uint8_t byte = 0;
-  const auto hash_once = [&] {
-    try {
-      (void)sha256_hex({&byte, 1});
-      ADD_FAILURE() << "SHA-256 worked without a provider";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::backend);
-    }
-  };
-  for (int i = 0; i < 100; ++i) hash_once();  // warm up OpenSSL's own one-off state
-  const std::size_t before = mallinfo2().uordblks;
-  const int n = 20000;
-  for (int i = 0; i < n; ++i) hash_once();
-  const std::size_t after = mallinfo2().uordblks;
-  // A leaked EVP_MD_CTX is at least 48 bytes each: ~1 MB over n calls.
-  EXPECT_LT(after > before ? after - before : 0, 64u * 1024) << "heap grew over " << n << " failed inits";
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "georank/dataset.hpp"
 #include "georank/dataset_check.hpp"
 #include "georank/image.hpp"
+#include "georank/sha256.hpp"
 #include "georank/vigor.hpp"
 #include "support/work_dir.hpp"
 

@@ -6,6 +6,7 @@
 
 #include "georank/error.hpp"
 #include "georank/rerank_prompt.hpp"
+#include "georank/sha256.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "georank/image.hpp"
+#include "georank/sha256.hpp"
 #include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 

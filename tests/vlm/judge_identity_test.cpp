@@ -17,6 +17,7 @@
 #include "georank/judgment_cache.hpp"
 #include "georank/llama_backend.hpp"
 #include "georank/remote_backend.hpp"
+#include "georank/sha256.hpp"
 #include "georank/simulation.hpp"
 #include "support/counting_backend.hpp"
 #include "support/fake_openai_server.hpp"
