@@ -140,7 +140,7 @@ void run(const RerankOptions& o) {
     SimulatedJudgeParams p;
     p.judge_accuracy = o.judge_accuracy;
     p.position_bias = o.position_bias;
-    p.seed = o.config.seed;
+    p.seed = o.config.order_seed;
     backend = std::make_unique<SimulatedBackend>(
         [&](const std::string& query_image, const std::string& tile_image) {
           const auto q = query_of_image.find(query_image);
@@ -245,7 +245,7 @@ void add_rerank(CLI::App& app) {
   cmd->add_option("--k", c.k, "Rerank the top-k (the rest keep retrieval order)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--order-seed", c.seed, "Seed of random presentation orders")
+  cmd->add_option("--order-seed", c.order_seed, "Seed of random presentation orders")
       ->check(fits_64_bits(false))
       ->capture_default_str();
   cmd->add_option("--prompt", c.prompt,

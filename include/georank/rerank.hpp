@@ -17,8 +17,8 @@
 
 namespace georank {
 
-/// The reranker's configuration; the same names are the CLI flags (`--k`, `--strategy`, ...)
-/// and the keys of the JSON echoed into every output.
+/// The reranker's configuration; the same names, with '-' for '_', are the CLI flags (`--k`,
+/// `--strategy`, `--order-seed`, ...) and the keys of the JSON echoed into every output.
 struct RerankConfig {
   /// pointwise-score | pointwise-likert | pointwise-yesno | pointwise-yesno-reasoning |
   /// pairwise | listwise
@@ -27,8 +27,8 @@ struct RerankConfig {
   std::string aggregate = "all-pairs-bt";
   /// Pairwise: single | both | random
   std::string orders = "both";
-  int k = 5;               ///< rerank the top-k; the rest keep retrieval order
-  std::uint64_t seed = 0;  ///< random presentation orders (combined with the query id)
+  int k = 5;                     ///< rerank the top-k; the rest keep retrieval order
+  std::uint64_t order_seed = 0;  ///< random presentation orders (combined with the query id)
   /// Template name (built-in) or path of a template file; empty: the strategy's built-in.
   std::string prompt;
   /// Pointwise direct score: "expected" (expected value over "0".."100") or "text" (parse a

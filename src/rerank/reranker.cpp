@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "core/random.hpp"
 #include "georank/error.hpp"
 #include "georank/rerank.hpp"
-#include "core/random.hpp"
 
 namespace georank {
 namespace {
@@ -79,7 +79,7 @@ nlohmann::json to_json(const RerankConfig& c) {
           {"aggregate", c.aggregate},
           {"orders", c.orders},
           {"k", c.k},
-          {"seed", c.seed},
+          {"order_seed", c.order_seed},
           {"prompt", c.prompt},
           {"score_mode", c.score_mode},
           {"fusion_alpha", c.fusion_alpha},
@@ -101,8 +101,8 @@ RerankConfig rerank_config_from_json(const nlohmann::json& j) {
         c.orders = value.get<std::string>();
       else if (key == "k")
         c.k = value.get<int>();
-      else if (key == "seed")
-        c.seed = value.get<std::uint64_t>();
+      else if (key == "order_seed")
+        c.order_seed = value.get<std::uint64_t>();
       else if (key == "prompt")
         c.prompt = value.get<std::string>();
       else if (key == "score_mode")
@@ -148,7 +148,7 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
 
   if (config.strategy == "pairwise") {
     if (!judges.pair) throw Error(ErrorKind::invalid_argument, "pairwise reranking needs a pair judge");
-    const std::uint64_t seed = mix_seed(config.seed, hash_text(input.query_id));
+    const std::uint64_t seed = mix_seed(config.order_seed, hash_text(input.query_id));
     ComparisonOracle oracle(*judges.pair, parse_pair_orders(config.orders), seed);
     result = aggregate_pairwise(parse_pair_aggregator(config.aggregate), k, oracle,
                                 BradleyTerryOptions{.regularization = config.bt_regularization});

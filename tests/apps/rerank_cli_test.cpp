@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +13,9 @@
 #include "georank/dataset.hpp"
 #include "georank/judgment_cache.hpp"
 #include "georank/ranking.hpp"
+#include "georank/rerank.hpp"
 #include "georank/synthetic_vigor.hpp"
+#include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 
 // `georank rerank` end to end on the synthetic VIGOR-format dataset with the SIMULATED judge
@@ -87,6 +90,18 @@ class RerankCli : public ::testing::Test {
 };
 
 std::string RerankCli::dir_;
+
+TEST(RerankCliFlags, EveryRerankConfigKeyIsTheFlagOfTheSameName) {
+  // rerank.hpp promises it: the JSON keys echoed into outputs are the flags, '_' as '-'.
+  const auto help = test::run_command(std::string(GEORANK_CLI_PATH) + " rerank --help");
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  const nlohmann::json keys = to_json(RerankConfig{});
+  for (const auto& [key, value] : keys.items()) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    EXPECT_NE(help.out.find(flag + " "), std::string::npos) << key << " has no flag " << flag;
+  }
+}
 
 TEST_F(RerankCli, WritesTheCandidatesShapeWithBaselineRanksEvidenceAndASidecar) {
   const std::string out = dir_ + "/shape.jsonl";

@@ -86,7 +86,7 @@ std::int64_t run_rerank(const std::string& db, const std::string& out, int delay
   b.aggregate = "sort";
   b.orders = "random";
   b.k = 6;
-  b.seed = 5;
+  b.order_seed = 5;
   std::string text;
   for (const RerankConfig& cfg : {a, b}) {
     const PromptTemplate prompt = prompt_for(cfg);
