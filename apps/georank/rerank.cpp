@@ -37,7 +37,6 @@ struct RerankOptions {
   std::string model;
   std::string mmproj;
   std::string chat_template;
-  std::string layout = "separate";
   int threads = 0;
   int n_ctx = 8192;
   int gpu_layers = 0;
@@ -111,7 +110,6 @@ void run(const RerankOptions& o) {
     check_outputs(with_sidecar("--out", o.out), inputs);
   }
   const PromptTemplate prompt = prompt_for(o.config);
-  parse_image_layout(o.layout);
   if (o.check_only) return;
   const Dataset ds = load_dataset(o.data.spec());
   const bool csv = o.candidates.ends_with(".csv");
@@ -169,7 +167,6 @@ void run(const RerankOptions& o) {
     lc.model = o.model;
     lc.mmproj = o.mmproj;
     lc.chat_template = o.chat_template;
-    lc.layout = parse_image_layout(o.layout);
     lc.threads = o.threads;
     lc.n_ctx = o.n_ctx;
     lc.n_gpu_layers = o.gpu_layers;
@@ -210,8 +207,7 @@ void run(const RerankOptions& o) {
   } else if (!o.servers.empty()) {
     extra["server"] = {{"servers", o.servers}, {"model", o.server_model}};
   } else {
-    extra["model"] = {
-        {"model", o.model}, {"mmproj", o.mmproj}, {"chat_template", o.chat_template}, {"layout", o.layout}};
+    extra["model"] = {{"model", o.model}, {"mmproj", o.mmproj}, {"chat_template", o.chat_template}};
   }
   const std::string meta_path = meta_path_for(o.out);
   write_json_atomic(meta_path, rerank_meta(o.config, prompt, *backend, result, extra));
@@ -260,13 +256,16 @@ void add_rerank(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--bt-regularization", c.bt_regularization, "Bradley-Terry pseudo-wins per candidate")
       ->capture_default_str();
+  cmd->add_option("--layout", c.layout, "Images as separate images or one composite canvas (any judge)")
+      ->check(CLI::IsMember({"separate", "composite"}))
+      ->capture_default_str();
+  cmd->add_option("--composite-panel-px", c.composite_panel_px, "Composite: side of each square panel")
+      ->check(CLI::Range(16, 4096))
+      ->capture_default_str();
   cmd->add_option("--model,-m", o->model, "Text model GGUF")->check(CLI::ExistingFile);
   cmd->add_option("--mmproj", o->mmproj, "Multimodal projector GGUF")->check(CLI::ExistingFile);
   cmd->add_option("--chat-template", o->chat_template,
                   "llama.cpp built-in chat template (default: the model's)");
-  cmd->add_option("--layout", o->layout, "Images as separate chunks or one composite canvas")
-      ->check(CLI::IsMember({"separate", "composite"}))
-      ->capture_default_str();
   add_threads_option(*cmd, o->threads, "CPU threads (0: all)");
   cmd->add_option("--ctx-size", o->n_ctx, "KV cells shared by a batch")->capture_default_str();
   cmd->add_option("--gpu-layers", o->gpu_layers, "Layers offloaded to a GPU (-1: all)")

@@ -18,6 +18,7 @@
 #include "common_flags.hpp"
 #include "georank/error.hpp"
 #include "georank/image.hpp"
+#include "georank/image_layout.hpp"
 #include "georank/llama_backend.hpp"
 #include "georank/remote_backend.hpp"
 #include "georank/runtime.hpp"
@@ -39,6 +40,7 @@ struct ScoreOptions {
   std::vector<std::string> choices;
   std::string chat_template;
   std::string layout = "separate";
+  int composite_panel_px = 336;
   int max_tokens = 0;
   std::string answer_cue = "\nAnswer:";
   int threads = 0;
@@ -84,7 +86,7 @@ VlmRequest build_request(const ScoreOptions& o) {
     if (!o.system.empty())
       throw Error(ErrorKind::invalid_argument, "--system needs --prompt (not --raw-prompt)");
     r.raw_prompt = o.raw_prompt;
-    return r;
+    return apply_image_layout(std::move(r), {parse_image_layout(o.layout), o.composite_panel_px});
   }
   // Like llama.cpp's tools: without markers in the prompt, the images come first.
   std::string user = o.prompt;
@@ -95,7 +97,7 @@ VlmRequest build_request(const ScoreOptions& o) {
   }
   if (!o.system.empty()) r.messages.push_back({"system", o.system});
   r.messages.push_back({"user", user});
-  return r;
+  return apply_image_layout(std::move(r), {parse_image_layout(o.layout), o.composite_panel_px});
 }
 
 std::unique_ptr<VlmBackend> make_backend(const ScoreOptions& o) {
@@ -104,7 +106,6 @@ std::unique_ptr<VlmBackend> make_backend(const ScoreOptions& o) {
     cfg.model = o.model;
     cfg.mmproj = o.mmproj;
     cfg.chat_template = o.chat_template;
-    cfg.layout = parse_image_layout(o.layout);
     cfg.threads = o.threads;
     cfg.n_ctx = o.n_ctx;
     cfg.n_seq_max = 8;
@@ -238,8 +239,11 @@ void add_score(CLI::App& app) {
   cmd->add_option(
       "--template", o->chat_template,
       "Chat template: a llama.cpp built-in name (vicuna, chatml, gemma, ...); default: the model's");
-  cmd->add_option("--layout", o->layout, "Images as separate media or one composite canvas")
+  cmd->add_option("--layout", o->layout, "Images as separate media or one composite canvas (any backend)")
       ->check(CLI::IsMember({"separate", "composite"}))
+      ->capture_default_str();
+  cmd->add_option("--composite-panel-px", o->composite_panel_px, "Composite: side of each square panel")
+      ->check(CLI::Range(16, 4096))
       ->capture_default_str();
   cmd->add_option("--max-tokens", o->max_tokens, "Generate this many tokens before scoring (0: none)")
       ->capture_default_str();

@@ -19,8 +19,6 @@ struct JudgeIdentity {
   /// rendering of a fixed probe conversation; remote: the template the server reports).
   std::string chat_template;
   std::string chat_template_sha256;
-  std::string image_layout;         ///< "separate" or "composite"
-  int composite_panel_px = 0;       ///< panel side of the composite canvas; 0 with separate images
   std::string image_preprocessing;  ///< how pixels reach the model, e.g. "rgb8 -> mtmd"
   int flash_attn = -1;              ///< -1 auto, 0 off, 1 on (in-process)
   int n_ctx = 0;                    ///< KV cells (in-process)

@@ -11,16 +11,6 @@
 
 namespace georank {
 
-/// How a request's images reach the model.
-enum class ImageLayout {
-  separate,   ///< each image is its own media chunk (multi-image prompt)
-  composite,  ///< all images drawn side by side on one canvas with panels labelled 1..N; the
-              ///< first marker takes the canvas and marker k is replaced by the text "panel k"
-};
-
-/// Parses "separate" / "composite"; throws Error(invalid_argument) otherwise.
-ImageLayout parse_image_layout(const std::string& name);
-
 struct LlamaConfig {
   std::string model;   ///< text model GGUF (llama.cpp's --model)
   std::string mmproj;  ///< multimodal projector GGUF (llama.cpp's --mmproj)
@@ -40,8 +30,6 @@ struct LlamaConfig {
   /// with it off, batching changes them by ~1e-6.
   int flash_attn = -1;
   std::size_t image_cache_bytes = 256u << 20;  ///< bound of the image-embedding cache
-  ImageLayout layout = ImageLayout::separate;
-  int composite_panel_px = 336;  ///< side of each square panel on the composite canvas
   /// Evaluation strategy switches (the defaults are the fast path; turning them off gives the
   /// from-scratch reference the benchmark and tests compare against; results are the same):
   bool cache_images = true;    ///< encode each distinct image once per backend

@@ -42,7 +42,13 @@ struct RerankConfig {
   int listwise_stride = 0;
   /// Pairwise all-pairs-bt: regularisation (virtual wins and losses per candidate).
   double bt_regularization = 0.1;
+  /// How a judgment's images are shown: separate | composite (one canvas, panels 1..N).
+  std::string layout = "separate";
+  int composite_panel_px = 336;  ///< composite: side of each square panel
 };
+
+/// The image layout `config` asks for (parsed).
+ImageLayoutConfig image_layout_of(const RerankConfig& config);
 
 /// Checks names and ranges; throws Error(invalid_argument) naming the offending field.
 void validate(const RerankConfig& config);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "georank/image.hpp"
+#include "georank/image_layout.hpp"
 #include "georank/rerank_prompt.hpp"
 #include "georank/vlm.hpp"
 
@@ -71,10 +72,12 @@ class ListJudge {
 /// when a request does not fit the context (ContextTooSmall, rethrown).
 enum class ScoreMode { expected, text };
 
-/// The images a VLM judge shows: the query and the top-K candidate tiles (index = candidate).
+/// The images a VLM judge shows: the query and the top-K candidate tiles (index = candidate),
+/// and how a request presents them (separate images or one composite canvas).
 struct JudgeImages {
   std::shared_ptr<const Image> query;
   std::vector<std::shared_ptr<const Image>> candidates;
+  ImageLayoutConfig layout;
 };
 
 /// VLM judges. They keep references to `backend` and `prompt` (which must outlive them) and

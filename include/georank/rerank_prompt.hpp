@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "georank/image.hpp"
+#include "georank/image_layout.hpp"
 #include "georank/vlm.hpp"
 
 namespace georank {
@@ -60,9 +61,11 @@ PromptTemplate resolve_prompt_template(const std::string& spec);
 /// Builds the request for one judgment: `query` first, then `candidates` in the
 /// placeholders' order, with the template's answer set (listwise: "1".."n"), prefill,
 /// reasoning budget and cue. Throws Error(invalid_argument) when the number of candidates
-/// does not fit the template's strategy (1 pointwise, 2 pairwise, >= 1 listwise).
+/// does not fit the template's strategy (1 pointwise, 2 pairwise, >= 1 listwise). The images
+/// are presented in `layout` (apply_image_layout), so every backend gets the same pixels.
 VlmRequest render_prompt(const PromptTemplate& prompt, std::shared_ptr<const Image> query,
-                         std::span<const std::shared_ptr<const Image>> candidates);
+                         std::span<const std::shared_ptr<const Image>> candidates,
+                         const ImageLayoutConfig& layout = {});
 
 /// {"name","strategy","source","sha256","text"}: what outputs record about a template.
 nlohmann::json prompt_record(const PromptTemplate& prompt);

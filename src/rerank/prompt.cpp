@@ -320,7 +320,8 @@ PromptTemplate resolve_prompt_template(const std::string& spec) {
 }
 
 VlmRequest render_prompt(const PromptTemplate& prompt, std::shared_ptr<const Image> query,
-                         std::span<const std::shared_ptr<const Image>> candidates) {
+                         std::span<const std::shared_ptr<const Image>> candidates,
+                         const ImageLayoutConfig& layout) {
   const std::size_t n = candidates.size();
   const bool pointwise = prompt.strategy.starts_with("pointwise");
   if ((pointwise && n != 1) || (prompt.strategy == "pairwise" && n != 2) || n == 0)
@@ -392,7 +393,7 @@ VlmRequest render_prompt(const PromptTemplate& prompt, std::shared_ptr<const Ima
   req.generation.max_tokens = prompt.max_tokens;
   req.generation.stop = prompt.stop;
   req.answer_cue = prompt.answer_cue;
-  return req;
+  return apply_image_layout(std::move(req), layout);
 }
 
 nlohmann::json prompt_record(const PromptTemplate& prompt) {

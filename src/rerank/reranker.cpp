@@ -72,6 +72,14 @@ void validate(const RerankConfig& c) {
     throw Error(ErrorKind::invalid_argument, "listwise_window must be 0 (all k) or >= 2");
   if (c.listwise_stride < 0) throw Error(ErrorKind::invalid_argument, "listwise_stride must be >= 0");
   if (!(c.bt_regularization > 0)) throw Error(ErrorKind::invalid_argument, "bt_regularization must be > 0");
+  parse_image_layout(c.layout);
+  if (c.composite_panel_px < 16 || c.composite_panel_px > 4096)
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("composite_panel_px must be in 16..4096 (got {})", c.composite_panel_px));
+}
+
+ImageLayoutConfig image_layout_of(const RerankConfig& c) {
+  return {parse_image_layout(c.layout), c.composite_panel_px};
 }
 
 nlohmann::json to_json(const RerankConfig& c) {
@@ -85,7 +93,9 @@ nlohmann::json to_json(const RerankConfig& c) {
           {"fusion_alpha", c.fusion_alpha},
           {"listwise_window", c.listwise_window},
           {"listwise_stride", c.listwise_stride},
-          {"bt_regularization", c.bt_regularization}};
+          {"bt_regularization", c.bt_regularization},
+          {"layout", c.layout},
+          {"composite_panel_px", c.composite_panel_px}};
 }
 
 RerankConfig rerank_config_from_json(const nlohmann::json& j) {
@@ -115,6 +125,10 @@ RerankConfig rerank_config_from_json(const nlohmann::json& j) {
         c.listwise_stride = value.get<int>();
       else if (key == "bt_regularization")
         c.bt_regularization = value.get<double>();
+      else if (key == "layout")
+        c.layout = value.get<std::string>();
+      else if (key == "composite_panel_px")
+        c.composite_panel_px = value.get<int>();
       else
         throw Error(ErrorKind::invalid_argument, fmt::format("rerank config: unknown key '{}'", key));
     } catch (const nlohmann::json::exception& e) {

@@ -81,7 +81,7 @@ class VlmPairJudge final : public PairJudge {
     std::vector<VlmRequest> requests;
     for (const auto& [a, b] : presented) {
       const int ids[2] = {a, b};
-      requests.push_back(render_prompt(prompt_, images_.query, pick(images_, ids)));
+      requests.push_back(render_prompt(prompt_, images_.query, pick(images_, ids), images_.layout));
     }
     const auto responses = backend_.run(requests);
     check_count(responses, requests.size());
@@ -131,7 +131,7 @@ class VlmPointJudge final : public PointJudge {
   std::vector<PointJudgment> judge(std::span<const int> candidates) override {
     std::vector<VlmRequest> requests;
     for (int c : candidates) {
-      VlmRequest r = render_prompt(prompt_, images_.query, pick(images_, std::span(&c, 1)));
+      VlmRequest r = render_prompt(prompt_, images_.query, pick(images_, std::span(&c, 1)), images_.layout);
       if (mode_ == ScoreMode::text && !yes_no_) {
         // Read the number from a short generated answer instead of scoring the answer set.
         r.choices.clear();
@@ -215,7 +215,7 @@ class VlmListJudge final : public ListJudge {
   }
 
   ListJudgment judge(std::span<const int> window) override {
-    const VlmRequest request = render_prompt(prompt_, images_.query, pick(images_, window));
+    const VlmRequest request = render_prompt(prompt_, images_.query, pick(images_, window), images_.layout);
     const auto responses = backend_.run(std::span(&request, 1));
     check_count(responses, 1);
     if (n_requests_) *n_requests_ += 1;

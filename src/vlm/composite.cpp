@@ -69,14 +69,13 @@ Image composite_canvas(std::span<const Image* const> images, int panel_px) {
   return canvas;
 }
 
-std::string composite_prompt(const std::string& prompt, const std::string& marker) {
+std::string composite_prompt(const std::string& prompt, const std::string& marker, int& panel) {
   std::string out;
   std::size_t pos = 0;
-  int k = 0;
   for (std::size_t hit; (hit = prompt.find(marker, pos)) != std::string::npos; pos = hit + marker.size()) {
     out += prompt.substr(pos, hit - pos);
-    if (++k == 1) out += marker;
-    out += "panel " + std::to_string(k);
+    if (++panel == 1) out += marker;
+    out += "panel " + std::to_string(panel);
   }
   return out + prompt.substr(pos);
 }

@@ -15,7 +15,8 @@ namespace georank::vlm {
 Image composite_canvas(std::span<const Image* const> images, int panel_px);
 
 /// Replaces the k-th media marker of `prompt` by "panel k", keeping one marker (the canvas)
-/// in front of the first one.
-std::string composite_prompt(const std::string& prompt, const std::string& marker);
+/// in front of the first one. `panel` counts the markers seen so far, so that a prompt in
+/// several pieces (chat messages) numbers its panels through all of them.
+std::string composite_prompt(const std::string& prompt, const std::string& marker, int& panel);
 
 }  // namespace georank::vlm

@@ -15,8 +15,6 @@ nlohmann::json JudgeIdentity::to_json() const {
           {"runtime", runtime},
           {"chat_template", chat_template},
           {"chat_template_sha256", chat_template_sha256},
-          {"image_layout", image_layout},
-          {"composite_panel_px", composite_panel_px},
           {"image_preprocessing", image_preprocessing},
           {"flash_attn", flash_attn},
           {"n_ctx", n_ctx},

@@ -8,13 +8,6 @@
 
 namespace georank {
 
-ImageLayout parse_image_layout(const std::string& name) {
-  if (name == "separate") return ImageLayout::separate;
-  if (name == "composite") return ImageLayout::composite;
-  throw Error(ErrorKind::invalid_argument,
-              "unknown image layout '" + name + "' (expected separate or composite)");
-}
-
 namespace {
 
 using vlm::PreparedRequest;

@@ -12,7 +12,6 @@
 #include "georank/runtime.hpp"
 #include "georank/sha256.hpp"
 #include "vlm/answer_basis.hpp"
-#include "vlm/composite.hpp"
 
 namespace georank::vlm {
 namespace {
@@ -103,8 +102,6 @@ JudgeIdentity LlamaSession::make_identity() const {
   } else {
     id.chat_template = "none";
   }
-  id.image_layout = config_.layout == ImageLayout::composite ? "composite" : "separate";
-  id.composite_panel_px = config_.layout == ImageLayout::composite ? config_.composite_panel_px : 0;
   id.image_preprocessing = "rgb8 -> mtmd (the projector's own resize and normalisation)";
   id.flash_attn = config_.flash_attn;
   id.n_ctx = n_ctx();
@@ -140,13 +137,6 @@ PreparedRequest LlamaSession::prepare(const VlmRequest& request, int index) {
       throw Error(ErrorKind::invalid_argument, where + " has an empty or inconsistent image");
     images.push_back(img.get());
   }
-  Image canvas;
-  if (config_.layout == ImageLayout::composite && !images.empty()) {
-    canvas = composite_canvas(images, config_.composite_panel_px);
-    prompt = composite_prompt(prompt, kMediaMarker);
-    images = {&canvas};
-  }
-
   std::vector<mtmd::bitmap> bitmaps;
   std::vector<const mtmd_bitmap*> bitmap_ptrs;
   for (const Image* img : images) {

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "georank/image_layout.hpp"
 #include "georank/llama_backend.hpp"
 #include "georank/remote_backend.hpp"
 #include "support/llama_server.hpp"
@@ -120,6 +121,15 @@ TEST_F(BackendCrossCheck, RawPromptsWithTwoImagesAgreeWithinOneThousandth) {
 
 TEST_F(BackendCrossCheck, RawPromptsWithThreeImagesAgreeWithinOneThousandth) {
   const auto requests = requests_with_images(3);
+  expect_same_judgments(in_process()->run(requests), remote()->run(requests), requests);
+}
+
+TEST_F(BackendCrossCheck, CompositeLayoutRequestsAgree) {
+  // The canvas is drawn where the prompt is rendered: the server gets the same pixels.
+  std::vector<VlmRequest> requests;
+  for (auto& r : requests_with_images(3))
+    requests.push_back(apply_image_layout(r, {ImageLayout::composite, 64}));
+  for (const auto& r : requests) ASSERT_EQ(r.images.size(), 1u);
   expect_same_judgments(in_process()->run(requests), remote()->run(requests), requests);
 }
 

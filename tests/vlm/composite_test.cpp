@@ -31,8 +31,11 @@ TEST(Composite, PlacesThreeImagesOnATwoByTwoGridWithNumberedPanels) {
 }
 
 TEST(Composite, PromptKeepsOneMarkerAndNamesThePanels) {
-  EXPECT_EQ(composite_prompt("Q: <m>\nA: <m>\nB: <m>\nAnswer:", "<m>"),
+  int panel = 0;
+  EXPECT_EQ(composite_prompt("Q: <m>\nA: <m>\nB: <m>\nAnswer:", "<m>", panel),
             "Q: <m>panel 1\nA: panel 2\nB: panel 3\nAnswer:");
+  EXPECT_EQ(panel, 3);
+  EXPECT_EQ(composite_prompt("then <m>", "<m>", panel), "then panel 4");  // a later message
 }
 
 }  // namespace

@@ -89,12 +89,6 @@ TEST(JudgeIdentity, EveryInProcessSettingThatChangesNumbersGetsFreshJudgments) {
       {"text model file", [&](LlamaConfig& c) { c.model = altered_model; }},
       {"mmproj file", [&](LlamaConfig& c) { c.mmproj = altered_mmproj; }},
       {"chat template", [](LlamaConfig& c) { c.chat_template = "chatml"; }},
-      {"image layout", [](LlamaConfig& c) { c.layout = ImageLayout::composite; }},
-      {"composite panel size",
-       [](LlamaConfig& c) {
-         c.layout = ImageLayout::composite;
-         c.composite_panel_px = 64;
-       }},
       {"flash attention", [](LlamaConfig& c) { c.flash_attn = 1; }},
       {"context size", [](LlamaConfig& c) { c.n_ctx = 4096; }},
       {"batch size", [](LlamaConfig& c) { c.n_batch = 1024; }},

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "georank/error.hpp"
+#include "georank/image_layout.hpp"
 #include "georank/llama_backend.hpp"
 #include "vlm/tiny_vlm.hpp"
 
@@ -273,16 +274,17 @@ TEST(LlamaBackend, ReportsTheChatTemplateInUse) {
   EXPECT_THROW(make_llama_backend(cfg), Error);
 }
 
-TEST(LlamaBackend, CompositeLayoutSendsOneImage) {
-  LlamaConfig cfg = tiny_config();
-  cfg.layout = ImageLayout::composite;
-  cfg.composite_panel_px = 64;
+TEST(LlamaBackend, ACompositeLayoutRequestSendsOneImage) {
   const auto req = raw_request({noise_image(64, 32, 1), noise_image(32, 32, 2), noise_image(32, 32, 3)},
                                "Ground: " + M + "\nFirst: " + M + "\nSecond: " + M + "\nAnswer:", {"A", "B"});
-  const auto out = make_llama_backend(cfg)->run(std::span(&req, 1));
+  const VlmRequest composite = apply_image_layout(req, {ImageLayout::composite, 64});
+  ASSERT_EQ(composite.images.size(), 1u);
+  EXPECT_EQ(*composite.raw_prompt, "Ground: " + M + "panel 1\nFirst: panel 2\nSecond: panel 3\nAnswer:");
+  const auto backend = make_llama_backend(tiny_config());
+  const auto out = backend->run(std::span(&composite, 1));
   EXPECT_EQ(out[0].n_image_tokens, 16);
   EXPECT_TRUE(std::isfinite(out[0].logprobs[0]));
-  const auto separate = make_llama_backend(tiny_config())->run(std::span(&req, 1));
+  const auto separate = backend->run(std::span(&req, 1));
   EXPECT_EQ(separate[0].n_image_tokens, 48);
 }
 
