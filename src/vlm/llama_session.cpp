@@ -116,30 +116,42 @@ PreparedRequest LlamaSession::prepare(const VlmRequest& request, int index) {
   const std::string where = "request " + std::to_string(index);
   PreparedRequest p;
   p.request = &request;
+  const std::string prompt = prompt_text(request, where, p.template_name);
+  tokenize_prompt(p, prompt, where);
+  collect_units(p, where);
+  const std::size_t last_marker = prompt.rfind(kMediaMarker);
+  p.last_text = last_marker == std::string::npos
+                    ? prompt
+                    : prompt.substr(last_marker + std::string(kMediaMarker).size());
+  if (p.decodes()) check_scoring_basis(p, where);
+  return p;
+}
+
+std::string LlamaSession::prompt_text(const VlmRequest& request, const std::string& where,
+                                      std::string& template_name) const {
   std::string prompt;
   if (request.raw_prompt) {
     prompt = *request.raw_prompt;
-    p.template_name = "raw";
+    template_name = "raw";
   } else {
     if (!has_template_) throw Error(ErrorKind::invalid_argument, template_error_);
     if (request.messages.empty())
       throw Error(ErrorKind::invalid_argument, where + " has no messages and no raw prompt");
     prompt = apply_chat_template(template_, request.messages);
-    p.template_name = template_.name;
+    template_name = template_.name;
   }
   prompt += request.assistant_prefill;
   if (!request.choices.empty() && request.generation.max_tokens <= 0) trim_answer_basis(prompt);
+  return prompt;
+}
 
-  std::vector<const Image*> images;
-  for (const auto& img : request.images) {
+void LlamaSession::tokenize_prompt(PreparedRequest& p, const std::string& prompt, const std::string& where) {
+  std::vector<mtmd::bitmap> bitmaps;
+  std::vector<const mtmd_bitmap*> bitmap_ptrs;
+  for (const auto& img : p.request->images) {
     if (!img || img->width <= 0 || img->height <= 0 ||
         img->rgb.size() != static_cast<std::size_t>(img->width) * img->height * 3)
       throw Error(ErrorKind::invalid_argument, where + " has an empty or inconsistent image");
-    images.push_back(img.get());
-  }
-  std::vector<mtmd::bitmap> bitmaps;
-  std::vector<const mtmd_bitmap*> bitmap_ptrs;
-  for (const Image* img : images) {
     bitmaps.emplace_back(static_cast<uint32_t>(img->width), static_cast<uint32_t>(img->height),
                          img->rgb.data());
     std::string id = img->id;
@@ -166,10 +178,12 @@ PreparedRequest LlamaSession::prepare(const VlmRequest& request, int index) {
       ++markers;
     throw Error(ErrorKind::invalid_argument, where + ": mtmd_tokenize failed (" + std::to_string(rc) +
                                                  "); the prompt has " + std::to_string(markers) +
-                                                 " media markers and " + std::to_string(images.size()) +
+                                                 " media markers and " + std::to_string(bitmaps.size()) +
                                                  " images");
   }
+}
 
+void LlamaSession::collect_units(PreparedRequest& p, const std::string& where) const {
   const std::size_t n_chunks = mtmd_input_chunks_size(p.chunks.get());
   for (std::size_t i = 0; i < n_chunks; ++i) {
     const mtmd_input_chunk* chunk = mtmd_input_chunks_get(p.chunks.get(), i);
@@ -194,26 +208,22 @@ PreparedRequest LlamaSession::prepare(const VlmRequest& request, int index) {
     }
     p.n_prompt_tokens += static_cast<int>(mtmd_input_chunk_get_n_tokens(chunk));
   }
-  const std::size_t last_marker = prompt.rfind(kMediaMarker);
-  p.last_text = last_marker == std::string::npos
-                    ? prompt
-                    : prompt.substr(last_marker + std::string(kMediaMarker).size());
-  if (p.decodes() && (p.units.empty() || p.units.back().is_image || p.last_text_tokens.empty()))
+}
+
+void LlamaSession::check_scoring_basis(const PreparedRequest& p, const std::string& where) const {
+  if (p.units.empty() || p.units.back().is_image || p.last_text_tokens.empty())
     throw Error(ErrorKind::invalid_argument,
                 where + ": the prompt must end with text (no logits after an image)");
-  if (p.decodes()) {
-    // The scoring diff tokenises the last text alone; it must agree with mtmd's chunk.
-    const auto own = tokenize(vocab_, p.last_text, p.last_is_first_chunk, true, where + " prompt");
-    if (own != p.last_text_tokens)
-      throw Error(ErrorKind::backend,
-                  where + ": tokenising the prompt's last text alone differs from mtmd's chunk");
-    for (const auto& c : request.choices) {
-      if (c.find_first_not_of(" \t\n") == std::string::npos)
-        throw Error(ErrorKind::invalid_argument, where + ": empty choice");
-      tokenize(vocab_, c, false, false, "choice '" + c + "'");
-    }
+  // The scoring diff tokenises the last text alone; it must agree with mtmd's chunk.
+  const auto own = tokenize(vocab_, p.last_text, p.last_is_first_chunk, true, where + " prompt");
+  if (own != p.last_text_tokens)
+    throw Error(ErrorKind::backend,
+                where + ": tokenising the prompt's last text alone differs from mtmd's chunk");
+  for (const auto& c : p.request->choices) {
+    if (c.find_first_not_of(" \t\n") == std::string::npos)
+      throw Error(ErrorKind::invalid_argument, where + ": empty choice");
+    tokenize(vocab_, c, false, false, "choice '" + c + "'");
   }
-  return p;
 }
 
 std::vector<float> LlamaSession::image_embedding(const mtmd_input_chunk* chunk, const std::string& key,

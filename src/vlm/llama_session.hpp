@@ -48,6 +48,13 @@ class LlamaSession {
 
  private:
   struct Leaf;
+  // The parts of prepare(): the prompt's text (template, prefill), mtmd's tokenisation with
+  // the images, the units to decode, and the checks a scored request must pass.
+  std::string prompt_text(const VlmRequest& request, const std::string& where,
+                          std::string& template_name) const;
+  void tokenize_prompt(PreparedRequest& p, const std::string& prompt, const std::string& where);
+  void collect_units(PreparedRequest& p, const std::string& where) const;
+  void check_scoring_basis(const PreparedRequest& p, const std::string& where) const;
   std::vector<float> image_embedding(const mtmd_input_chunk* chunk, const std::string& key,
                                      double& encode_ms);
   void decode_tree(std::vector<PrefixNode>& nodes, const std::vector<PreparedRequest*>& group,
