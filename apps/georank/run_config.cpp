@@ -13,11 +13,13 @@
 namespace georank::cli {
 namespace {
 
-// Appends `--name value...`; booleans become bare flags (true) or nothing (false).
+// Appends `--name value...`; a boolean is `--name=true` or `--name=false`, so that `false`
+// reaches the flag (and a `false` given to an option that is not a flag is an error, not a
+// silently dropped setting).
 void append_flag(std::vector<std::string>& args, const std::string& name,
                  const std::vector<std::string>& values) {
   if (values.size() == 1 && (values[0] == "true" || values[0] == "false")) {
-    if (values[0] == "true") args.push_back("--" + name);
+    args.push_back("--" + name + "=" + values[0]);
     return;
   }
   for (const auto& v : values) {

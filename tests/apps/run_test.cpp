@@ -116,6 +116,8 @@ TEST(RunCommand, EveryStepIsCheckedBeforeTheFirstOneRuns) {
       {"a strategy typo in the last section", "[strategies.bad]\nstrategy = \"pairwize\"\n", "pairwize"},
       {"an unknown key", "[strategies.bad]\nstrategy = \"pairwise\"\naggregat = \"sort\"\n", "aggregat"},
       {"a value of the wrong type", "[strategies.bad]\nstrategy = \"pairwise\"\nk = \"ten\"\n", "--k"},
+      // A boolean is passed on, not dropped: to an option that takes a number it is an error.
+      {"a boolean for a number", "[strategies.bad]\nstrategy = \"pairwise\"\nk = false\n", "--k"},
   };
   for (const auto& [what, bad, named] : cases) {
     const std::string config = write_config(f, good + bad);
