@@ -72,6 +72,7 @@ TEST(EmbedCommand, WritesQueryAndGalleryEmbeddingsThatMatchPyTorch) {
   EXPECT_THAT(meta.at("note").get<std::string>(), HasSubstr("mean nothing"));
   EXPECT_EQ(meta.at("model").at("fingerprint").get<std::string>().size(), 64u);
   EXPECT_EQ(meta.at("dataset").at("kind"), "manifest");
+  EXPECT_EQ(meta.at("image_decoding").at("exif_orientation"), "applied");
   EXPECT_EQ(meta.at("queries").at("n_encoded"), 4);
   EXPECT_EQ(meta.at("gallery").at("npy"), "gallery.npy");
 
@@ -88,6 +89,36 @@ TEST(EmbedCommand, WritesQueryAndGalleryEmbeddingsThatMatchPyTorch) {
   EXPECT_LT(
       max_diff_to_reference(read_embeddings(out + "/gallery.npy"), test::reference_images(fixture, "aerial")),
       1e-3f);
+}
+
+TEST(EmbedCommand, AFailingGalleryLeavesTheEarlierOutputsAsTheyWere) {
+  // The queries are computed before the gallery: a gallery image that fails must not leave
+  // new queries beside the old gallery and meta (retrieve would then mix two runs).
+  const std::string fixture = test::encoder_fixture_dir();
+  const std::string dir = test::fresh_work_dir("embed-command-failing-gallery");
+  const std::string dataset = make_manifest(fixture, dir);
+  const std::string out = dir + "/out";
+  ASSERT_EQ(test::run_command(embed_command(dataset, fixture + "/encoder.onnx", out)).exit_code, 0);
+  const std::string files[] = {"queries.npy", "queries.ids", "gallery.npy", "gallery.ids",
+                               "embeddings.meta.json"};
+  std::vector<std::string> before;
+  for (const auto& f : files) before.push_back(test::read_text(out + "/" + f));
+
+  // Other query images (the ids rotate over them, so the queries change), and a gallery image
+  // that does not decode.
+  const auto ground = test::reference_images(fixture, "ground");
+  std::ofstream queries(dir + "/queries.csv");
+  queries << "query_id,path,lat,lon\n";
+  for (std::size_t i = 0; i < ground.size(); ++i)
+    queries << "g" << i << "," << ground[(i + 1) % ground.size()].path << ",,\n";
+  queries.close();
+  std::ofstream(dir + "/broken.png") << "not a png";
+  std::ofstream(dir + "/gallery.csv", std::ios::app) << "t9," << dir << "/broken.png,,,\n";
+  const auto r = test::run_command(embed_command(dataset, fixture + "/encoder.onnx", out, "--no-cache"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("broken.png"));
+  for (std::size_t i = 0; i < std::size(files); ++i)
+    EXPECT_EQ(test::read_text(out + "/" + files[i]), before[i]) << files[i] << " was replaced";
 }
 
 TEST(EmbedCommand, CorruptModelFailsWithTheBackendExitCodeAndNamesTheFile) {

@@ -213,6 +213,26 @@ TEST(HostileInput, RerankAgainstAServerThatNeverAnswersEndsWithinItsTimeout) {
   EXPECT_LT(seconds, 45.0);  // not the 60 s the server would take
 }
 
+TEST(HostileInput, WithoutATerminalRerankProgressIsALineEveryFewSecondsNotOnePerQuery) {
+  const World& w = world();
+  const auto r = georank(rerank_args(w) + " --out " + w.dir + "/progress-reranked.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.err);
+  int progress_lines = 0;
+  std::string last;
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("VLM calls/s") != std::string::npos) {
+      ++progress_lines;
+      last = line;
+    }
+  const auto n = read_rankings(w.candidates).size();
+  ASSERT_GT(n, 2u);
+  // A run of well under five seconds: its first and its last line, not one per query.
+  EXPECT_GE(progress_lines, 1) << r.err;
+  EXPECT_LE(progress_lines, 2) << r.err;
+  EXPECT_THAT(last, HasSubstr(std::to_string(n) + "/" + std::to_string(n)));
+}
+
 TEST(HostileInput, CandidatesOutOfScoreOrderOrWithoutScoresAreUsedInFileOrderWithAWarning) {
   const World& w = world();
   auto rankings = read_rankings(w.candidates);
