@@ -277,6 +277,20 @@ TEST(JudgmentCacheJson, ResponsesRoundTripExactlyIncludingNonFiniteValues) {
   EXPECT_EQ(back.text, r.text);
 }
 
+TEST_F(JudgmentCacheTest, ACacheInAFolderThatDoesNotExistYetIsCreatedWithItsFolder) {
+  // Like --out: the folder is made, the cache works.
+  const std::string path = dir_ + "/not/yet/there/judgments.sqlite";
+  {
+    CountingBackend inner;
+    JudgmentCache cache(path);
+    CachingBackend cached(inner, cache);
+    cached.run(std::vector{request(1)});
+    EXPECT_EQ(inner.n_requests, 1);
+  }
+  EXPECT_TRUE(std::filesystem::is_regular_file(path));
+  EXPECT_EQ(JudgmentCache(path).size(), 1);
+}
+
 TEST(JudgmentCacheErrors, AFileThatIsNotADatabaseIsAnError) {
   const std::string path = test::scratch_root() + "/not_a_db.sqlite";
   std::filesystem::create_directories(test::scratch_root());
