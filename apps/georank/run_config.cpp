@@ -55,7 +55,10 @@ RunConfig read_run_config(const std::string& path) {
     const auto& p = item.parents;
     const std::string where =
         path + ": " + (p.empty() ? "" : fmt::format("[{}] ", fmt::join(p, "."))) + item.name;
+    if (item.inputs.empty()) throw Error(ErrorKind::invalid_argument, where + ": an empty value (give one)");
     if (p.empty()) {
+      if (item.inputs.size() != 1)
+        throw Error(ErrorKind::invalid_argument, where + ": expected one value, not a list");
       cfg.resolved[item.name] = value_json(item.inputs);
       if (item.name == "out") {
         cfg.out_dir = item.inputs.at(0);

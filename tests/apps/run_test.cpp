@@ -107,6 +107,19 @@ TEST(RunCommand, UnknownSectionIsRejectedNamingTheFileAndKey) {
   EXPECT_FALSE(fs::exists(f.dir + "/out/summary.json"));
 }
 
+TEST(RunCommand, ATopLevelKeyTakesExactlyOneValue) {
+  const RunFixture f = make_fixture("run_top_level");
+  for (const std::string value : {"[]", "[\"a\", \"b\"]"}) {
+    const std::string config = f.dir + "/top.toml";
+    std::ofstream(config) << "out = " << value << "\n[dataset]\ndataset = \"vigor:" << f.root
+                          << "\"\n[strategies.a]\nstrategy = \"pairwise\"\n";
+    const auto r =
+        test::run_command(std::string(GEORANK_CLI_PATH) + " run --config " + test::shell_quote(config));
+    EXPECT_EQ(r.exit_code, 2) << value << r.err;
+    EXPECT_NE(r.err.find("top.toml: out: "), std::string::npos) << value << r.err;
+  }
+}
+
 TEST(RunCommand, EveryStepIsCheckedBeforeTheFirstOneRuns) {
   const RunFixture f = make_fixture("run_checked");
   const std::string good =
@@ -118,6 +131,8 @@ TEST(RunCommand, EveryStepIsCheckedBeforeTheFirstOneRuns) {
       {"a value of the wrong type", "[strategies.bad]\nstrategy = \"pairwise\"\nk = \"ten\"\n", "--k"},
       // A boolean is passed on, not dropped: to an option that takes a number it is an error.
       {"a boolean for a number", "[strategies.bad]\nstrategy = \"pairwise\"\nk = false\n", "--k"},
+      // Found by fuzzing: an empty list was an uncaught std::out_of_range (exit 1).
+      {"an empty list", "[strategies.bad]\nstrategy = \"pairwise\"\norders = []\n", "orders: an empty value"},
   };
   for (const auto& [what, bad, named] : cases) {
     const std::string config = write_config(f, good + bad);
