@@ -1,7 +1,6 @@
 #include "georank/image.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
