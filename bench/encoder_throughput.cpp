@@ -6,7 +6,7 @@
 //                            [--batch-tiny 16] [--n-sample4geo 3] [--batch-sample4geo 1]
 //                            [--work DIR] [--python /usr/bin/python3]
 //
-// Models come from tests/fixtures/make_encoder.py (random weights, generated on first use
+// Models come from src/fixtures/make_encoder.py (random weights, generated on first use
 // under --work; the Sample4Geo-shaped one is ConvNeXt-Base, ground 384x768, aerial 384x384).
 // Random weights: the numbers measure speed only.
 
@@ -21,10 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "georank/encoder.hpp"
-#include "georank/error.hpp"
-#include "georank/image.hpp"
-#include "georank/runtime.hpp"
+#include "georank/core/error.hpp"
+#include "georank/data/image.hpp"
+#include "georank/retrieval/encoder.hpp"
+#include "georank/runtime/runtime.hpp"
 
 namespace {
 
@@ -63,7 +63,7 @@ std::string ensure_fixture(const Args& a, const std::string& size) {
   const std::string dir = a.work + "/encoder-" + size;
   if (fs::exists(dir + "/reference.json")) return dir;
   std::fprintf(stderr, "generating the %s encoder with PyTorch in %s ...\n", size.c_str(), dir.c_str());
-  run_capture(a.python + " " + quote(std::string(GEORANK_SOURCE_DIR) + "/tests/fixtures/make_encoder.py") +
+  run_capture(a.python + " " + quote(std::string(GEORANK_SOURCE_DIR) + "/src/fixtures/make_encoder.py") +
               " --size " + size + " --seed 1 --out " + quote(dir) + " >&2");
   return dir;
 }

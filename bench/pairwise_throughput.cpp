@@ -22,11 +22,11 @@
 #include <thread>
 #include <vector>
 
-#include "georank/error.hpp"
-#include "georank/llama_backend.hpp"
-#include "georank/remote_backend.hpp"
-#include "georank/runtime.hpp"
-#include "georank/vlm_fixture.hpp"
+#include "georank/core/error.hpp"
+#include "georank/fixtures/vlm_fixture.hpp"
+#include "georank/runtime/runtime.hpp"
+#include "georank/vlm/llama_backend.hpp"
+#include "georank/vlm/remote_backend.hpp"
 #include "support/llama_server.hpp"
 
 namespace {

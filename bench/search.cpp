@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "georank/index.hpp"
+#include "georank/retrieval/index.hpp"
 
 namespace {
 

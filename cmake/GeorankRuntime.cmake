@@ -1,16 +1,16 @@
 # Locates llama.cpp (libllama + libmtmd), ggml and ONNX Runtime and defines the imported
-# target georank::runtime.
+# target georank::native.
 #
 # Two modes:
 #  * prefix (default when <source>/.deps/runtime exists, made by scripts/setup): the libraries
 #    come from Debian unstable packages unpacked into a project-local prefix together with the
-#    glibc and libstdc++ they need. Every executable linking georank::runtime uses the
+#    glibc and libstdc++ they need. Every executable linking georank::native uses the
 #    prefix's dynamic loader and finds the prefix's libraries through its run path; nobody
 #    sets LD_LIBRARY_PATH.
 #  * system: the distribution ships llama.cpp (with mtmd.h) and ONNX Runtime >= 1.20.
 #
 # Exposes GEORANK_RUNTIME_MODE ("prefix" or "system"), GEORANK_RUNTIME_PREFIX and
-# GEORANK_GGML_BACKEND_DIR, also as compile definitions of georank::runtime.
+# GEORANK_GGML_BACKEND_DIR, also as compile definitions of georank::native.
 
 set(GEORANK_RUNTIME_PREFIX "${PROJECT_SOURCE_DIR}/.deps/runtime"
     CACHE PATH "Runtime prefix made by scripts/setup (ignored when it does not exist)")
@@ -47,14 +47,14 @@ foreach(_name llama mtmd ggml ggml-base onnxruntime)
   list(APPEND _libs "${GEORANK_LIB_${_var}}")
 endforeach()
 
-add_library(georank_runtime INTERFACE)
-add_library(georank::runtime ALIAS georank_runtime)
-target_include_directories(georank_runtime SYSTEM INTERFACE "${_inc}" "${_ort_inc}")
+add_library(georank_native INTERFACE)
+add_library(georank::native ALIAS georank_native)
+target_include_directories(georank_native SYSTEM INTERFACE "${_inc}" "${_ort_inc}")
 # --no-as-needed: libllama carries its own RUNPATH, which makes the loader ignore the
 # executable's run path for libllama's dependencies; listing ggml, ggml-base, mtmd and
 # onnxruntime as NEEDED of the executable loads them from the right place first.
-target_link_libraries(georank_runtime INTERFACE "-Wl,--no-as-needed" ${_libs} "-Wl,--as-needed")
-target_compile_definitions(georank_runtime INTERFACE
+target_link_libraries(georank_native INTERFACE "-Wl,--no-as-needed" ${_libs} "-Wl,--as-needed")
+target_compile_definitions(georank_native INTERFACE
   GEORANK_RUNTIME_MODE="${GEORANK_RUNTIME_MODE}"
   GEORANK_RUNTIME_PREFIX="${GEORANK_RUNTIME_PREFIX}"
   GEORANK_GGML_BACKEND_DIR="${GEORANK_GGML_BACKEND_DIR}"
@@ -62,7 +62,7 @@ target_compile_definitions(georank_runtime INTERFACE
 if(GEORANK_RUNTIME_MODE STREQUAL "prefix")
   # The prefix's libraries need glibc 2.43 / GCC 16's libstdc++: run every executable under
   # the prefix's loader, and let the linker accept their newer symbol versions.
-  target_link_options(georank_runtime INTERFACE
+  target_link_options(georank_native INTERFACE
     "LINKER:--dynamic-linker=${_lib}/ld-linux-x86-64.so.2"
     "LINKER:-rpath,${_lib}"
     "LINKER:--allow-shlib-undefined")

@@ -1,5 +1,5 @@
 """ConvNeXt dual encoder export shared by scripts/export_sample4geo.py and
-tests/fixtures/make_encoder.py.
+src/fixtures/make_encoder.py.
 
 Contents:
   * ConvNeXt: a plain-PyTorch ConvNeXt with timm's module structure and parameter names

@@ -1,6 +1,6 @@
 #include "common_flags.hpp"
 
-#include "georank/retrieval.hpp"
+#include "georank/retrieval/retrieval.hpp"
 
 namespace georank::cli {
 

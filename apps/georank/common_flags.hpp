@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "georank/output_check.hpp"
+#include "georank/core/output_check.hpp"
 
 namespace georank::cli {
 

@@ -7,7 +7,7 @@
 #include "commands.hpp"
 #include "dataset_options.hpp"
 #include "exit_status.hpp"
-#include "georank/dataset_check.hpp"
+#include "georank/data/dataset_check.hpp"
 
 namespace georank::cli {
 namespace {

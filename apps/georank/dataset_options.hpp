@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "georank/dataset.hpp"
+#include "georank/data/dataset.hpp"
 
 namespace georank::cli {
 

@@ -12,10 +12,10 @@
 
 #include "commands.hpp"
 #include "common_flags.hpp"
-#include "georank/error.hpp"
-#include "georank/runtime.hpp"
-#include "georank/synthetic_vigor.hpp"
-#include "georank/vlm_fixture.hpp"
+#include "georank/core/error.hpp"
+#include "georank/fixtures/synthetic_vigor.hpp"
+#include "georank/fixtures/vlm_fixture.hpp"
+#include "georank/runtime/runtime.hpp"
 #include "run_config.hpp"
 
 namespace georank::cli {
@@ -37,7 +37,7 @@ std::string quote(const std::string& s) {
 std::string make_encoder(const std::string& dir) {
   const fs::path onnx = fs::path(dir) / "encoder.onnx";
   if (fs::exists(onnx)) return onnx.string();
-  const std::string script = std::string(GEORANK_SOURCE_DIR) + "/tests/fixtures/make_encoder.py";
+  const std::string script = std::string(GEORANK_SOURCE_DIR) + "/src/fixtures/make_encoder.py";
   const std::string cmd = "/usr/bin/python3 " + quote(script) + " --out " + quote(dir) + " >/dev/null";
   if (std::system(cmd.c_str()) != 0 || !fs::exists(onnx))
     throw Error(ErrorKind::backend,

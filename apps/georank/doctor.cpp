@@ -6,7 +6,7 @@
 
 #include "commands.hpp"
 #include "exit_status.hpp"
-#include "georank/runtime.hpp"
+#include "georank/runtime/runtime.hpp"
 
 namespace georank::cli {
 namespace {

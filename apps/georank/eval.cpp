@@ -7,10 +7,10 @@
 
 #include "commands.hpp"
 #include "dataset_options.hpp"
-#include "georank/error.hpp"
-#include "georank/log.hpp"
-#include "georank/metrics.hpp"
-#include "georank/retrieval.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/eval/metrics.hpp"
+#include "georank/retrieval/retrieval.hpp"
 
 namespace georank::cli {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "checked_number.hpp"
 #include "commands.hpp"
-#include "georank/synthetic_vigor.hpp"
+#include "georank/fixtures/synthetic_vigor.hpp"
 
 namespace georank::cli {
 

@@ -5,7 +5,7 @@
 
 #include "checked_number.hpp"
 #include "commands.hpp"
-#include "georank/vlm_fixture.hpp"
+#include "georank/fixtures/vlm_fixture.hpp"
 
 namespace georank::cli {
 

@@ -7,8 +7,8 @@
 
 #include "commands.hpp"
 #include "exit_status.hpp"
-#include "georank/error.hpp"
-#include "georank/log.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
 
 namespace {
 

@@ -7,11 +7,11 @@
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "dataset_options.hpp"
-#include "georank/error.hpp"
-#include "georank/image.hpp"
-#include "georank/log.hpp"
-#include "georank/retrieval.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/data/image.hpp"
+#include "georank/retrieval/retrieval.hpp"
 
 namespace georank::cli {
 namespace {

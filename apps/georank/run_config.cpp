@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "georank/error.hpp"
-#include "georank/utf8.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/utf8.hpp"
 
 namespace georank::cli {
 namespace {

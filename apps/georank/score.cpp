@@ -16,12 +16,12 @@
 
 #include "commands.hpp"
 #include "common_flags.hpp"
-#include "georank/error.hpp"
-#include "georank/image.hpp"
-#include "georank/image_layout.hpp"
-#include "georank/llama_backend.hpp"
-#include "georank/remote_backend.hpp"
-#include "georank/runtime.hpp"
+#include "georank/core/error.hpp"
+#include "georank/data/image.hpp"
+#include "georank/runtime/runtime.hpp"
+#include "georank/vlm/image_layout.hpp"
+#include "georank/vlm/llama_backend.hpp"
+#include "georank/vlm/remote_backend.hpp"
 
 namespace georank::cli {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "checked_number.hpp"
 #include "commands.hpp"
-#include "georank/simulation.hpp"
+#include "georank/fixtures/simulation.hpp"
 
 namespace georank::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "georank/atomic_file.hpp"
+#include "georank/core/atomic_file.hpp"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 

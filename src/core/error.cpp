@@ -1,4 +1,4 @@
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 

@@ -1,4 +1,4 @@
-#include "georank/log.hpp"
+#include "georank/core/log.hpp"
 
 #include <atomic>
 #include <cstdio>

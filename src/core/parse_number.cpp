@@ -1,4 +1,4 @@
-#include "georank/parse_number.hpp"
+#include "georank/core/parse_number.hpp"
 
 #include <cmath>
 

@@ -1,9 +1,9 @@
-#include "georank/readable_file.hpp"
+#include "georank/core/readable_file.hpp"
 
 #include <filesystem>
 #include <system_error>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 

@@ -1,4 +1,4 @@
-#include "georank/sha256.hpp"
+#include "georank/core/sha256.hpp"
 
 #include <openssl/evp.h>
 
@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
-#include "georank/error.hpp"
-#include "georank/readable_file.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/readable_file.hpp"
 
 namespace georank {
 

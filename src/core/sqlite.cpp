@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank::sqlite {
 

@@ -1,10 +1,10 @@
-#include "georank/utf8.hpp"
+#include "georank/core/utf8.hpp"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 

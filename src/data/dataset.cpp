@@ -1,11 +1,11 @@
-#include "georank/dataset.hpp"
+#include "georank/data/dataset.hpp"
 
 #include <algorithm>
 
 #include "core/random.hpp"
 #include "data/readers.hpp"
-#include "georank/error.hpp"
-#include "georank/log.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
 
 namespace georank {
 

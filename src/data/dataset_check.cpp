@@ -1,4 +1,4 @@
-#include "georank/dataset_check.hpp"
+#include "georank/data/dataset_check.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -6,8 +6,8 @@
 #include <unordered_set>
 
 #include "data/readers.hpp"
-#include "georank/error.hpp"
-#include "georank/image.hpp"
+#include "georank/core/error.hpp"
+#include "georank/data/image.hpp"
 
 namespace georank {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <span>
 
-#include "georank/image.hpp"
+#include "georank/data/image.hpp"
 
 namespace georank {
 

@@ -1,4 +1,4 @@
-#include "georank/geo.hpp"
+#include "georank/data/geo.hpp"
 
 #include <cmath>
 #include <numbers>

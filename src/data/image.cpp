@@ -1,4 +1,4 @@
-#include "georank/image.hpp"
+#include "georank/data/image.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,10 +11,10 @@
 
 #include "data/exif.hpp"
 #include "data/image_header.hpp"
-#include "georank/atomic_file.hpp"
-#include "georank/error.hpp"
-#include "georank/readable_file.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/atomic_file.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/readable_file.hpp"
+#include "georank/core/sha256.hpp"
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION

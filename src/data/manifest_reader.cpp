@@ -5,8 +5,8 @@
 
 #include "data/csv.hpp"
 #include "data/readers.hpp"
-#include "georank/error.hpp"
-#include "georank/parse_number.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/parse_number.hpp"
 
 namespace georank::data {
 namespace {

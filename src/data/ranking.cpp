@@ -1,4 +1,4 @@
-#include "georank/ranking.hpp"
+#include "georank/data/ranking.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -10,9 +10,9 @@
 #include <unordered_set>
 
 #include "data/csv.hpp"
-#include "georank/atomic_file.hpp"
-#include "georank/error.hpp"
-#include "georank/parse_number.hpp"
+#include "georank/core/atomic_file.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/parse_number.hpp"
 
 namespace georank {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "georank/dataset.hpp"
-#include "georank/dataset_check.hpp"
+#include "georank/data/dataset.hpp"
+#include "georank/data/dataset_check.hpp"
 
 namespace georank::data {
 

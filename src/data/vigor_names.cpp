@@ -3,8 +3,8 @@
 #include <charconv>
 #include <cmath>
 
-#include "georank/parse_number.hpp"
-#include "georank/vigor.hpp"
+#include "georank/core/parse_number.hpp"
+#include "georank/data/vigor.hpp"
 
 namespace georank::vigor {
 namespace {

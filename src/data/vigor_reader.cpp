@@ -8,11 +8,11 @@
 #include <unordered_set>
 
 #include "data/readers.hpp"
-#include "georank/error.hpp"
-#include "georank/log.hpp"
-#include "georank/parse_number.hpp"
-#include "georank/utf8.hpp"
-#include "georank/vigor.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/core/parse_number.hpp"
+#include "georank/core/utf8.hpp"
+#include "georank/data/vigor.hpp"
 
 namespace georank::data {
 namespace {

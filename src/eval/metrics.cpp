@@ -1,11 +1,11 @@
-#include "georank/metrics.hpp"
+#include "georank/eval/metrics.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <unordered_set>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 namespace {

@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "georank/error.hpp"
-#include "georank/rerank_aggregate.hpp"
 #include "core/random.hpp"
+#include "georank/core/error.hpp"
+#include "georank/rerank/aggregate.hpp"
 
 namespace georank {
 

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include "core/sqlite.hpp"
-#include "georank/error.hpp"
-#include "georank/judgment_cache.hpp"
-#include "georank/log.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/rerank/judgment_cache.hpp"
 
 namespace georank {
 namespace {

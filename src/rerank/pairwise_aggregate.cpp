@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "georank/error.hpp"
-#include "georank/rerank_aggregate.hpp"
+#include "georank/core/error.hpp"
+#include "georank/rerank/aggregate.hpp"
 
 namespace georank {
 namespace {

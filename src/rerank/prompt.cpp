@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
-#include "georank/error.hpp"
-#include "georank/rerank_prompt.hpp"
-#include "georank/sha256.hpp"
-#include "georank/utf8.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/core/utf8.hpp"
+#include "georank/rerank/prompt.hpp"
 #include "rerank/prompt_builtin.hpp"
 
 namespace georank {

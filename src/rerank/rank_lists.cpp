@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "georank/error.hpp"
-#include "georank/rerank_aggregate.hpp"
+#include "georank/core/error.hpp"
+#include "georank/rerank/aggregate.hpp"
 
 namespace georank {
 

@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
-#include "georank/atomic_file.hpp"
-#include "georank/error.hpp"
-#include "georank/progress.hpp"
-#include "georank/rerank_run.hpp"
+#include "georank/core/atomic_file.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/progress.hpp"
+#include "georank/rerank/run.hpp"
 
 namespace georank {
 namespace {

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "core/random.hpp"
-#include "georank/error.hpp"
-#include "georank/rerank.hpp"
+#include "georank/core/error.hpp"
+#include "georank/rerank/rerank.hpp"
 
 namespace georank {
 namespace {

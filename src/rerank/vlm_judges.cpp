@@ -6,10 +6,10 @@
 
 #include <fmt/format.h>
 
-#include "georank/error.hpp"
-#include "georank/llama_backend.hpp"
-#include "georank/log.hpp"
-#include "georank/rerank_judge.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/rerank/judge.hpp"
+#include "georank/vlm/llama_backend.hpp"
 
 namespace georank {
 namespace {

@@ -1,9 +1,9 @@
-#include "georank/embed.hpp"
+#include "georank/retrieval/embed.hpp"
 
 #include <algorithm>
 #include <future>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 namespace {

@@ -1,11 +1,11 @@
-#include "georank/embedding_cache.hpp"
+#include "georank/retrieval/embedding_cache.hpp"
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 
 #include "core/sqlite.hpp"
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 namespace {

@@ -14,9 +14,9 @@
 
 #include <fmt/format.h>
 
-#include "georank/atomic_file.hpp"
-#include "georank/error.hpp"
-#include "georank/index.hpp"
+#include "georank/core/atomic_file.hpp"
+#include "georank/core/error.hpp"
+#include "georank/retrieval/index.hpp"
 
 namespace georank {
 

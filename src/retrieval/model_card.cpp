@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "georank/atomic_file.hpp"
-#include "georank/encoder.hpp"
-#include "georank/error.hpp"
+#include "georank/core/atomic_file.hpp"
+#include "georank/core/error.hpp"
+#include "georank/retrieval/encoder.hpp"
 
 namespace georank {
 namespace {

@@ -1,4 +1,4 @@
-#include "georank/npy.hpp"
+#include "georank/retrieval/npy.hpp"
 
 #include <bit>
 #include <cctype>
@@ -9,9 +9,9 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "georank/atomic_file.hpp"
-#include "georank/error.hpp"
-#include "georank/utf8.hpp"
+#include "georank/core/atomic_file.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/utf8.hpp"
 
 namespace georank {
 namespace {

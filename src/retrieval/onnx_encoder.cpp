@@ -9,10 +9,10 @@
 #include <map>
 #include <numeric>
 
-#include "georank/encoder.hpp"
-#include "georank/error.hpp"
-#include "georank/log.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/retrieval/encoder.hpp"
 #include "retrieval/stderr_filter.hpp"
 
 namespace georank {

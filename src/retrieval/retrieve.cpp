@@ -6,12 +6,12 @@
 #include <fstream>
 #include <unordered_map>
 
-#include "georank/atomic_file.hpp"
-#include "georank/error.hpp"
-#include "georank/image.hpp"
-#include "georank/log.hpp"
-#include "georank/retrieval.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/atomic_file.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/data/image.hpp"
+#include "georank/retrieval/retrieval.hpp"
 
 namespace georank {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank::vlm {
 namespace {

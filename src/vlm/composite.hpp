@@ -5,7 +5,7 @@
 #include <span>
 #include <string>
 
-#include "georank/image.hpp"
+#include "georank/data/image.hpp"
 
 namespace georank::vlm {
 

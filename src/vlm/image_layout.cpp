@@ -1,9 +1,9 @@
-#include "georank/image_layout.hpp"
+#include "georank/vlm/image_layout.hpp"
 
 #include <memory>
 #include <vector>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "vlm/composite.hpp"
 
 namespace georank {

@@ -1,10 +1,10 @@
-#include "georank/judge_identity.hpp"
+#include "georank/vlm/judge_identity.hpp"
 
 #include <cstdint>
 #include <span>
 
-#include "georank/image.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/data/image.hpp"
 
 namespace georank {
 

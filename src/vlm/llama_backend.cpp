@@ -1,9 +1,9 @@
-#include "georank/llama_backend.hpp"
+#include "georank/vlm/llama_backend.hpp"
 
 #include <algorithm>
 #include <numeric>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "vlm/llama_session.hpp"
 
 namespace georank {

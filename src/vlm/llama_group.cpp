@@ -7,8 +7,8 @@
 #include <limits>
 #include <random>
 
-#include "georank/error.hpp"
-#include "georank/utf8.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/utf8.hpp"
 #include "vlm/answer_basis.hpp"
 #include "vlm/llama_session.hpp"
 

@@ -7,10 +7,10 @@
 #include <memory>
 #include <thread>
 
-#include "georank/error.hpp"
-#include "georank/log.hpp"
-#include "georank/runtime.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/runtime/runtime.hpp"
 #include "vlm/answer_basis.hpp"
 
 namespace georank::vlm {

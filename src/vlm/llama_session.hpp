@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "georank/llama_backend.hpp"
+#include "georank/vlm/llama_backend.hpp"
 #include "vlm/llama_text.hpp"
 #include "vlm/prefix_tree.hpp"
 #include "vlm/projector_cache.hpp"

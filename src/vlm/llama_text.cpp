@@ -2,7 +2,7 @@
 
 #include <exception>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank::vlm {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "georank/vlm.hpp"
+#include "georank/vlm/vlm.hpp"
 
 namespace georank::vlm {
 

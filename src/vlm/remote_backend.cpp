@@ -1,4 +1,4 @@
-#include "georank/remote_backend.hpp"
+#include "georank/vlm/remote_backend.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -12,9 +12,9 @@
 #include <thread>
 #include <unordered_map>
 
-#include "georank/error.hpp"
-#include "georank/log.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/core/sha256.hpp"
 #include "vlm/answer_basis.hpp"
 #include "vlm/remote_answer.hpp"
 #include "vlm/remote_http.hpp"

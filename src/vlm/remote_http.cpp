@@ -8,9 +8,9 @@
 #include <cmath>
 #include <thread>
 
-#include "georank/error.hpp"
-#include "georank/log.hpp"
-#include "georank/parse_number.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/log.hpp"
+#include "georank/core/parse_number.hpp"
 
 namespace georank::remote {
 namespace {

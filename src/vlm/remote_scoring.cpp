@@ -5,7 +5,7 @@
 #include <limits>
 #include <map>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank::remote {
 namespace {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "georank/npy.hpp"
+#include "georank/retrieval/npy.hpp"
 #include "retrieval/encoder_fixture.hpp"
 #include "support/subprocess.hpp"
 

@@ -12,11 +12,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "georank/dataset.hpp"
-#include "georank/index.hpp"
-#include "georank/npy.hpp"
-#include "georank/ranking.hpp"
-#include "georank/retrieval.hpp"
+#include "georank/data/dataset.hpp"
+#include "georank/data/ranking.hpp"
+#include "georank/retrieval/index.hpp"
+#include "georank/retrieval/npy.hpp"
+#include "georank/retrieval/retrieval.hpp"
 #include "support/fake_openai_server.hpp"
 #include "support/subprocess.hpp"
 

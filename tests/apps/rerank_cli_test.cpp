@@ -10,11 +10,11 @@
 #include <sstream>
 #include <thread>
 
-#include "georank/dataset.hpp"
-#include "georank/judgment_cache.hpp"
-#include "georank/ranking.hpp"
-#include "georank/rerank.hpp"
-#include "georank/synthetic_vigor.hpp"
+#include "georank/data/dataset.hpp"
+#include "georank/data/ranking.hpp"
+#include "georank/fixtures/synthetic_vigor.hpp"
+#include "georank/rerank/judgment_cache.hpp"
+#include "georank/rerank/rerank.hpp"
 #include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 

@@ -14,11 +14,11 @@
 #include <sstream>
 
 #include "apps/independent_metrics.hpp"
-#include "georank/dataset.hpp"
-#include "georank/image.hpp"
-#include "georank/index.hpp"
-#include "georank/npy.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/data/dataset.hpp"
+#include "georank/data/image.hpp"
+#include "georank/retrieval/index.hpp"
+#include "georank/retrieval/npy.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

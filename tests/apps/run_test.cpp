@@ -6,8 +6,8 @@
 #include <tuple>
 #include <vector>
 
-#include "georank/dataset.hpp"
-#include "georank/synthetic_vigor.hpp"
+#include "georank/data/dataset.hpp"
+#include "georank/fixtures/synthetic_vigor.hpp"
 #include "support/subprocess.hpp"
 
 namespace georank {

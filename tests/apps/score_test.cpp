@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "georank/image.hpp"
+#include "georank/data/image.hpp"
 #include "support/llama_server.hpp"
 #include "support/subprocess.hpp"
 #include "vlm/tiny_vlm.hpp"

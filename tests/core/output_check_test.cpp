@@ -1,4 +1,4 @@
-#include "georank/output_check.hpp"
+#include "georank/core/output_check.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

@@ -1,4 +1,4 @@
-#include "georank/progress.hpp"
+#include "georank/core/progress.hpp"
 
 #include <gtest/gtest.h>
 

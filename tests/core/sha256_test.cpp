@@ -1,4 +1,4 @@
-#include "georank/sha256.hpp"
+#include "georank/core/sha256.hpp"
 
 #include <gtest/gtest.h>
 #include <malloc.h>
@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 namespace {

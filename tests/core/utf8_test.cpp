@@ -1,10 +1,10 @@
-#include "georank/utf8.hpp"
+#include "georank/core/utf8.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 namespace {

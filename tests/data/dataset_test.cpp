@@ -1,4 +1,4 @@
-#include "georank/dataset.hpp"
+#include "georank/data/dataset.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@
 #include <numbers>
 #include <sstream>
 
-#include "georank/dataset_check.hpp"
-#include "georank/error.hpp"
-#include "georank/geo.hpp"
-#include "georank/vigor.hpp"
+#include "georank/core/error.hpp"
+#include "georank/data/dataset_check.hpp"
+#include "georank/data/geo.hpp"
+#include "georank/data/vigor.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

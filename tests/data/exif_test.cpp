@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "data/exif.hpp"
-#include "georank/image.hpp"
+#include "georank/data/image.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

@@ -1,4 +1,4 @@
-#include "georank/image.hpp"
+#include "georank/data/image.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <iterator>
 #include <vector>
 
-#include "georank/error.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/sha256.hpp"
 #include "support/subprocess.hpp"
 
 namespace georank {

@@ -1,11 +1,11 @@
-#include "georank/ranking.hpp"
+#include "georank/data/ranking.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 

@@ -1,11 +1,11 @@
-#include "georank/metrics.hpp"
+#include "georank/eval/metrics.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numbers>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank {
 namespace {

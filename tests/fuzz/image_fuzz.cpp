@@ -5,8 +5,8 @@
 #include <span>
 
 #include "data/exif.hpp"
-#include "georank/error.hpp"
-#include "georank/image.hpp"
+#include "georank/core/error.hpp"
+#include "georank/data/image.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> bytes(data, size);

@@ -3,8 +3,8 @@
 #include <cstdint>
 
 #include "fuzz_input.hpp"
-#include "georank/error.hpp"
-#include "georank/npy.hpp"
+#include "georank/core/error.hpp"
+#include "georank/retrieval/npy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto path = georank::fuzz::input_file(data, size, "input.npy");

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "georank/error.hpp"
-#include "georank/rerank_prompt.hpp"
+#include "georank/core/error.hpp"
+#include "georank/rerank/prompt.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

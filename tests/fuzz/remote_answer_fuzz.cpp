@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "vlm/remote_answer.hpp"
 #include "vlm/remote_scoring.hpp"
 

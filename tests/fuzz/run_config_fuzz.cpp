@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "fuzz_input.hpp"
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "run_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

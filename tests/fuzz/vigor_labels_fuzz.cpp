@@ -6,7 +6,7 @@
 
 #include "data/readers.hpp"
 #include "fuzz_input.hpp"
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto parts = georank::fuzz::split_parts(data, size, 2);

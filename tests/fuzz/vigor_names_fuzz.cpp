@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "georank/vigor.hpp"
+#include "georank/data/vigor.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view name(reinterpret_cast<const char*>(data), size);

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "georank/rerank_aggregate.hpp"
+#include "georank/rerank/aggregate.hpp"
 
 namespace georank {
 namespace {

@@ -9,8 +9,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "georank/error.hpp"
-#include "georank/judgment_cache.hpp"
+#include "georank/core/error.hpp"
+#include "georank/rerank/judgment_cache.hpp"
 #include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 

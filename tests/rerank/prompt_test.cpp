@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "georank/error.hpp"
-#include "georank/rerank_prompt.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/error.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/rerank/prompt.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

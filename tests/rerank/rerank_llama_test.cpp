@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "georank/judgment_cache.hpp"
-#include "georank/llama_backend.hpp"
-#include "georank/rerank.hpp"
+#include "georank/rerank/judgment_cache.hpp"
+#include "georank/rerank/rerank.hpp"
+#include "georank/vlm/llama_backend.hpp"
 #include "support/counting_backend.hpp"
 #include "support/work_dir.hpp"
 #include "vlm/tiny_vlm.hpp"

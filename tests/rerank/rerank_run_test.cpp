@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "georank/rerank_run.hpp"
-#include "georank/simulation.hpp"
+#include "georank/fixtures/simulation.hpp"
+#include "georank/rerank/run.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

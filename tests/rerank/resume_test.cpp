@@ -11,9 +11,9 @@
 
 #include <fmt/format.h>
 
-#include "georank/judgment_cache.hpp"
-#include "georank/rerank.hpp"
-#include "georank/simulation.hpp"
+#include "georank/fixtures/simulation.hpp"
+#include "georank/rerank/judgment_cache.hpp"
+#include "georank/rerank/rerank.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

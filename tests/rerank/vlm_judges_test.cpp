@@ -4,10 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "georank/error.hpp"
-#include "georank/llama_backend.hpp"
-#include "georank/rerank_judge.hpp"
-#include "georank/rerank_prompt.hpp"
+#include "georank/core/error.hpp"
+#include "georank/rerank/judge.hpp"
+#include "georank/rerank/prompt.hpp"
+#include "georank/vlm/llama_backend.hpp"
 #include "support/counting_backend.hpp"
 #include "vlm/tiny_vlm.hpp"
 

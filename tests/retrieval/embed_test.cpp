@@ -1,11 +1,11 @@
-#include "georank/embed.hpp"
+#include "georank/retrieval/embed.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "retrieval/encoder_fixture.hpp"
 
 namespace georank {

@@ -1,4 +1,4 @@
-#include "georank/embedding_cache.hpp"
+#include "georank/retrieval/embedding_cache.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "support/subprocess.hpp"
 
 namespace georank {

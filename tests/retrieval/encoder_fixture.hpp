@@ -1,5 +1,5 @@
 #pragma once
-// The tiny ConvNeXt encoder fixture (tests/fixtures/make_encoder.py).
+// The tiny ConvNeXt encoder fixture (src/fixtures/make_encoder.py).
 
 #include <filesystem>
 #include <fstream>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "georank/image.hpp"
-#include "georank/sha256.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/data/image.hpp"
 #include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 
@@ -28,7 +28,7 @@ inline std::string read_text(const std::string& path) {
 /// carries a hash of the generator scripts, so editing them makes a fresh fixture.
 inline std::string encoder_fixture_dir() {
   const std::string src = GEORANK_SOURCE_DIR;
-  const std::string script = src + "/tests/fixtures/make_encoder.py";
+  const std::string script = src + "/src/fixtures/make_encoder.py";
   const std::string material = read_text(script) + read_text(src + "/scripts/encoder_export.py");
   const std::string hash =
       sha256_hex(std::span(reinterpret_cast<const std::uint8_t*>(material.data()), material.size()))

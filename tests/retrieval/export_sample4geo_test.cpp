@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "georank/encoder.hpp"
+#include "georank/retrieval/encoder.hpp"
 #include "retrieval/encoder_fixture.hpp"
 #include "support/work_dir.hpp"
 

@@ -1,4 +1,4 @@
-#include "georank/index.hpp"
+#include "georank/retrieval/index.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <numeric>
 #include <random>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "georank/encoder.hpp"
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
+#include "georank/retrieval/encoder.hpp"
 #include "retrieval/encoder_fixture.hpp"
 #include "support/work_dir.hpp"
 

@@ -1,4 +1,4 @@
-#include "georank/npy.hpp"
+#include "georank/retrieval/npy.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "support/subprocess.hpp"
 #include "support/work_dir.hpp"
 

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "georank/encoder.hpp"
-#include "georank/error.hpp"
-#include "georank/runtime.hpp"
+#include "georank/core/error.hpp"
+#include "georank/retrieval/encoder.hpp"
+#include "georank/runtime/runtime.hpp"
 #include "retrieval/encoder_fixture.hpp"
 #include "support/work_dir.hpp"
 

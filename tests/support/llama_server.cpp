@@ -20,7 +20,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "georank/runtime.hpp"
+#include "georank/runtime/runtime.hpp"
 
 extern char** environ;
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "georank/runtime.hpp"
+#include "georank/runtime/runtime.hpp"
 #include "support/work_dir.hpp"
 
 namespace {

@@ -7,9 +7,9 @@
 
 #include <cmath>
 
-#include "georank/image_layout.hpp"
-#include "georank/llama_backend.hpp"
-#include "georank/remote_backend.hpp"
+#include "georank/vlm/image_layout.hpp"
+#include "georank/vlm/llama_backend.hpp"
+#include "georank/vlm/remote_backend.hpp"
 #include "support/llama_server.hpp"
 #include "support/subprocess.hpp"
 #include "vlm/tiny_vlm.hpp"

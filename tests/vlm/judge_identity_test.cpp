@@ -14,11 +14,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "georank/judgment_cache.hpp"
-#include "georank/llama_backend.hpp"
-#include "georank/remote_backend.hpp"
-#include "georank/sha256.hpp"
-#include "georank/simulation.hpp"
+#include "georank/core/sha256.hpp"
+#include "georank/fixtures/simulation.hpp"
+#include "georank/rerank/judgment_cache.hpp"
+#include "georank/vlm/llama_backend.hpp"
+#include "georank/vlm/remote_backend.hpp"
 #include "support/counting_backend.hpp"
 #include "support/fake_openai_server.hpp"
 #include "support/work_dir.hpp"

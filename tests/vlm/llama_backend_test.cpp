@@ -7,9 +7,9 @@
 #include <limits>
 #include <numeric>
 
-#include "georank/error.hpp"
-#include "georank/image_layout.hpp"
-#include "georank/llama_backend.hpp"
+#include "georank/core/error.hpp"
+#include "georank/vlm/image_layout.hpp"
+#include "georank/vlm/llama_backend.hpp"
 #include "vlm/tiny_vlm.hpp"
 
 namespace georank {

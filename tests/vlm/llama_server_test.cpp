@@ -10,7 +10,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "georank/remote_backend.hpp"
+#include "georank/vlm/remote_backend.hpp"
 #include "support/llama_server.hpp"
 #include "support/subprocess.hpp"
 #include "vlm/tiny_vlm.hpp"

@@ -10,8 +10,8 @@
 #include <cmath>
 #include <thread>
 
-#include "georank/error.hpp"
-#include "georank/remote_backend.hpp"
+#include "georank/core/error.hpp"
+#include "georank/vlm/remote_backend.hpp"
 #include "support/fake_openai_server.hpp"
 #include "vlm/remote_http.hpp"
 

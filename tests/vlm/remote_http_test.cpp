@@ -5,7 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 
 namespace georank::remote {
 namespace {

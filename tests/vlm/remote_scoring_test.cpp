@@ -6,7 +6,7 @@
 #include <cmath>
 #include <map>
 
-#include "georank/error.hpp"
+#include "georank/core/error.hpp"
 #include "vlm/remote_scoring.hpp"
 
 namespace georank::remote {

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "georank/image.hpp"
-#include "georank/vlm_fixture.hpp"
+#include "georank/data/image.hpp"
+#include "georank/fixtures/vlm_fixture.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank::testing {

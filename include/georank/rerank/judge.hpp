@@ -1,0 +1,93 @@
+#pragma once
+/// Judges: the small oracles the rerank strategies are written against. Each has a VLM
+/// implementation (make_vlm_*_judge, one VlmBackend::run call per judge() call, so every
+/// request of a round is in one batch) and a simulated one (georank/simulation.hpp), so the
+/// same strategy code runs with a real model, a remote server or a simulated judge.
+/// Candidates are identified by their 0-based index in the retrieval top-K list.
+
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "georank/data/image.hpp"
+#include "georank/rerank/prompt.hpp"
+#include "georank/vlm/image_layout.hpp"
+#include "georank/vlm/vlm.hpp"
+
+namespace georank {
+
+/// One pairwise comparison as presented to the judge.
+struct PairJudgment {
+  int first = -1;             ///< candidate shown first (answer 0, e.g. "A")
+  int second = -1;            ///< candidate shown second
+  double p_first = 0.5;       ///< P(first matches better | query), renormalised over the answers
+  double covered_mass = 1.0;  ///< probability mass the answer set covered
+  bool parsed = true;         ///< false: no usable answer; p_first is then 0.5
+};
+
+/// Compares ordered pairs. One call is one round: all presented pairs go to the judge at once.
+class PairJudge {
+ public:
+  virtual ~PairJudge() = default;
+  virtual std::vector<PairJudgment> judge(std::span<const std::pair<int, int>> presented) = 0;
+};
+
+/// One pointwise judgment of a candidate.
+struct PointJudgment {
+  int candidate = -1;
+  double score = 0;           ///< on the answer scale (0-100, 1-5, P(Yes)); NaN when unparsed
+  double normalized = 0;      ///< score mapped to [0, 1] (NaN when unparsed)
+  std::vector<double> probs;  ///< distribution over the answer set (empty when read from text)
+  double covered_mass = 1.0;
+  std::string text;  ///< generated text (reasoning, or the parsed answer)
+  bool parsed = true;
+};
+
+/// Scores candidates one at a time; one call scores all given candidates in one batch.
+class PointJudge {
+ public:
+  virtual ~PointJudge() = default;
+  virtual std::vector<PointJudgment> judge(std::span<const int> candidates) = 0;
+};
+
+/// One listwise judgment: the distribution over a window's candidates.
+struct ListJudgment {
+  std::vector<int> window;    ///< candidates in label order (label i+1 = window[i])
+  std::vector<double> probs;  ///< P(window[i] is the match), sums to 1 (uniform when unparsed)
+  double covered_mass = 1.0;
+  bool parsed = true;
+};
+
+class ListJudge {
+ public:
+  virtual ~ListJudge() = default;
+  virtual ListJudgment judge(std::span<const int> window) = 0;
+};
+
+/// How a direct-score template is read: the expected value over the closed answer set
+/// ("0".."100"), or the first integer of a short generated answer. `expected` falls back to
+/// `text` when the backend cannot score the answer set (Error(invalid_argument)), but not
+/// when a request does not fit the context (ContextTooSmall, rethrown).
+enum class ScoreMode { expected, text };
+
+/// The images a VLM judge shows: the query and the top-K candidate tiles (index = candidate),
+/// and how a request presents them (separate images or one composite canvas).
+struct JudgeImages {
+  std::shared_ptr<const Image> query;
+  std::vector<std::shared_ptr<const Image>> candidates;
+  ImageLayoutConfig layout;
+};
+
+/// VLM judges. They keep references to `backend` and `prompt` (which must outlive them) and
+/// count the requests they send (`n_requests`). Not thread-safe.
+std::unique_ptr<PairJudge> make_vlm_pair_judge(VlmBackend& backend, const PromptTemplate& prompt,
+                                               JudgeImages images, int* n_requests = nullptr);
+std::unique_ptr<PointJudge> make_vlm_point_judge(VlmBackend& backend, const PromptTemplate& prompt,
+                                                 JudgeImages images, ScoreMode mode = ScoreMode::expected,
+                                                 int* n_requests = nullptr);
+std::unique_ptr<ListJudge> make_vlm_list_judge(VlmBackend& backend, const PromptTemplate& prompt,
+                                               JudgeImages images, int* n_requests = nullptr);
+
+}  // namespace georank

@@ -1,0 +1,53 @@
+#pragma once
+/// Stage 1: top-K gallery tiles per query from precomputed embeddings (`.npy` + `.ids`), or
+/// imported from an external system's CSV, as rankings with a reproducibility sidecar.
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "georank/data/dataset.hpp"
+#include "georank/data/ranking.hpp"
+#include "georank/retrieval/index.hpp"
+
+namespace georank {
+
+struct RetrieveConfig {
+  std::string query_embeddings;    ///< Q.npy (float32/float16, one row per query) with Q.ids beside it
+  std::string gallery_embeddings;  ///< G.npy with G.ids beside it
+  std::size_t k = 10;              ///< candidates per query
+  IndexConfig index;
+  /// Scale every embedding to unit length first (for encoders whose outputs are not
+  /// L2-normalised; inner product then equals cosine similarity).
+  bool normalize = false;
+  /// Persist a non-exact index next to the gallery embeddings and reuse it while the
+  /// embeddings and the selected rows are unchanged. (An exact index is a copy of G.npy and
+  /// is always rebuilt from it.)
+  bool persist_index = true;
+};
+
+struct RetrieveResult {
+  std::vector<QueryRanking> rankings;  ///< in dataset query order, annotated with labels
+  nlohmann::json meta;                 ///< the sidecar content (without run-specific extras)
+};
+
+/// Searches the dataset's queries (after its subset) against the dataset's gallery. Rows of
+/// G.npy whose ids are not in the gallery are ignored; a gallery tile or a query without an
+/// embedding is an Error(not_found) naming the first few ids.
+RetrieveResult retrieve(const Dataset& dataset, const RetrieveConfig& config);
+
+/// Where the persisted index of `gallery_npy` for `factory` lives:
+/// "dir/G.npy" + "HNSW32" -> "dir/G.HNSW32.faiss" (characters other than [A-Za-z0-9_.-]
+/// become '_').
+std::string index_path_for(const std::string& gallery_npy, const std::string& factory);
+
+/// Writes `rankings` to `rankings_path` and `meta` to `meta_path_for(rankings_path)`, each
+/// atomically (temporary file + rename). Throws Error(io).
+void write_retrieval_output(const std::vector<QueryRanking>& rankings, const nlohmann::json& meta,
+                            const std::string& rankings_path);
+
+/// The sidecar of a rankings file: "dir/candidates.jsonl" -> "dir/candidates.meta.json".
+std::string meta_path_for(const std::string& rankings_path);
+
+}  // namespace georank

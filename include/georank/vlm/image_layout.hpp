@@ -1,0 +1,31 @@
+#pragma once
+/// How a request's images reach a judge, decided where the prompt is rendered, so that every
+/// backend (in-process or a server) receives the same pixels.
+
+#include <string>
+
+#include "georank/vlm/vlm.hpp"
+
+namespace georank {
+
+enum class ImageLayout {
+  separate,   ///< each image is its own media chunk (multi-image prompt)
+  composite,  ///< all images drawn on one canvas as square panels labelled 1..N, for models
+              ///< that see one image at a time well (LLaVA-1.5)
+};
+
+/// Parses "separate" / "composite"; throws Error(invalid_argument) otherwise.
+ImageLayout parse_image_layout(const std::string& name);
+const char* to_string(ImageLayout layout) noexcept;
+
+struct ImageLayoutConfig {
+  ImageLayout layout = ImageLayout::separate;
+  int composite_panel_px = 336;  ///< side of each square panel on the composite canvas
+};
+
+/// The request in the given layout. Separate: unchanged. Composite (a request with images):
+/// its images on one canvas (composite_canvas), the first media marker followed by "panel 1"
+/// and marker k replaced by "panel k", through the messages in order (or the raw prompt).
+VlmRequest apply_image_layout(VlmRequest request, const ImageLayoutConfig& config);
+
+}  // namespace georank
