@@ -2,23 +2,41 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <CLI/CLI.hpp>
 
-#include <fstream>
-#include <sstream>
+#include <algorithm>
 
 #include "georank/core/error.hpp"
-#include "georank/core/utf8.hpp"
+#include "georank/core/toml.hpp"
 
 namespace georank::cli {
 namespace {
 
+// A TOML value as the command-line words of its flag: a list gives one word per item.
+std::vector<std::string> words(const nlohmann::json& v, const std::string& where) {
+  if (v.is_array()) {
+    std::vector<std::string> out;
+    for (const auto& item : v) {
+      if (item.is_array() || item.is_object())
+        throw Error(ErrorKind::invalid_argument, where + ": a list of lists (give one list of values)");
+      out.push_back(words(item, where).at(0));
+    }
+    return out;
+  }
+  if (v.is_object()) throw Error(ErrorKind::invalid_argument, where + ": a table where a value belongs");
+  if (v.is_string()) return {v.get<std::string>()};
+  if (v.is_boolean()) return {v.get<bool>() ? "true" : "false"};
+  if (v.is_number_integer()) return {std::to_string(v.get<std::int64_t>())};
+  return {fmt::format("{}", v.get<double>())};
+}
+
 // Appends `--name value...`; a boolean is `--name=true` or `--name=false`, so that `false`
 // reaches the flag (and a `false` given to an option that is not a flag is an error, not a
 // silently dropped setting).
-void append_flag(std::vector<std::string>& args, const std::string& name,
-                 const std::vector<std::string>& values) {
-  if (values.size() == 1 && (values[0] == "true" || values[0] == "false")) {
+void append_flag(std::vector<std::string>& args, const std::string& name, const nlohmann::json& value,
+                 const std::string& where) {
+  const std::vector<std::string> values = words(value, where);
+  if (values.empty()) throw Error(ErrorKind::invalid_argument, where + ": an empty value (give one)");
+  if (value.is_boolean()) {
     args.push_back("--" + name + "=" + values[0]);
     return;
   }
@@ -28,67 +46,62 @@ void append_flag(std::vector<std::string>& args, const std::string& name,
   }
 }
 
-nlohmann::json value_json(const std::vector<std::string>& values) {
-  if (values.size() == 1) return values[0];
-  return values;
-}
-
 }  // namespace
 
 RunConfig read_run_config(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw Error(ErrorKind::not_found, path + ": cannot open the run config");
-  std::ostringstream text;
-  text << file.rdbuf();
-  require_utf8(text.str(), path);
-  std::istringstream in(text.str());
-  std::vector<CLI::ConfigItem> items;
-  try {
-    items = CLI::ConfigTOML().from_config(in);
-  } catch (const std::exception& e) {
-    throw Error(ErrorKind::invalid_argument, path + ": not a valid TOML config: " + e.what());
-  }
+  const TomlDocument doc = read_toml_file(path);
   RunConfig cfg;
-  cfg.resolved = nlohmann::json::object();
-  for (const auto& item : items) {
-    if (item.name == "++" || item.name == "--") continue;  // section markers
-    const auto& p = item.parents;
-    const std::string where =
-        path + ": " + (p.empty() ? "" : fmt::format("[{}] ", fmt::join(p, "."))) + item.name;
-    if (item.inputs.empty()) throw Error(ErrorKind::invalid_argument, where + ": an empty value (give one)");
-    if (p.empty()) {
-      if (item.inputs.size() != 1)
-        throw Error(ErrorKind::invalid_argument, where + ": expected one value, not a list");
-      cfg.resolved[item.name] = value_json(item.inputs);
-      if (item.name == "out") {
-        cfg.out_dir = item.inputs.at(0);
-      } else if (item.name == "candidates") {
-        cfg.candidates = item.inputs.at(0);
-      } else if (item.name == "random_weights") {
-        cfg.random_weights = item.inputs.at(0) == "true";
+  cfg.resolved = doc.value;
+  const auto where = [&](const std::string& dotted, const std::string& shown) {
+    return doc.where(dotted) + ": " + shown;
+  };
+  for (const auto& [key, value] : doc.value.items()) {
+    if (!value.is_object()) {
+      const std::string w = where(key, key);
+      if (value.is_array()) throw Error(ErrorKind::invalid_argument, w + ": expected one value, not a list");
+      if (key == "out" || key == "candidates") {
+        if (!value.is_string()) throw Error(ErrorKind::invalid_argument, w + ": expected a path (a string)");
+        (key == "out" ? cfg.out_dir : cfg.candidates) = value.get<std::string>();
+      } else if (key == "random_weights") {
+        if (!value.is_boolean()) throw Error(ErrorKind::invalid_argument, w + ": expected true or false");
+        cfg.random_weights = value.get<bool>();
       } else {
         throw Error(ErrorKind::invalid_argument,
-                    where + ": unknown key (expected out, candidates, random_weights)");
+                    w + ": unknown key (expected out, candidates, random_weights)");
       }
       continue;
     }
-    if (p.size() == 1 && (p[0] == "dataset" || p[0] == "embed" || p[0] == "retrieve" || p[0] == "rerank")) {
-      cfg.resolved[p[0]][item.name] = value_json(item.inputs);
-      auto& args = p[0] == "dataset"    ? cfg.dataset_args
-                   : p[0] == "embed"    ? cfg.embed_args
-                   : p[0] == "retrieve" ? cfg.retrieve_args
-                                        : cfg.rerank_args;
-      append_flag(args, item.name, item.inputs);
+    if (key == "dataset" || key == "embed" || key == "retrieve" || key == "rerank") {
+      auto& args = key == "dataset"    ? cfg.dataset_args
+                   : key == "embed"    ? cfg.embed_args
+                   : key == "retrieve" ? cfg.retrieve_args
+                                       : cfg.rerank_args;
+      for (const auto& [name, v] : value.items())
+        append_flag(args, name, v, where(key + "." + name, "[" + key + "] " + name));
       continue;
     }
-    if (p.size() == 2 && p[0] == "strategies") {
-      cfg.resolved["strategies"][p[1]][item.name] = value_json(item.inputs);
-      if (cfg.strategies.empty() || cfg.strategies.back().name != p[1]) cfg.strategies.push_back({p[1], {}});
-      append_flag(cfg.strategies.back().args, item.name, item.inputs);
+    if (key == "strategies") {
+      // In the file's order (TOML tables are read back sorted by key).
+      std::vector<std::string> names;
+      for (const auto& [name, section] : value.items()) names.push_back(name);
+      std::stable_sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+        return doc.line_of("strategies." + a) < doc.line_of("strategies." + b);
+      });
+      for (const std::string& name : names) {
+        const auto& section = value.at(name);
+        const std::string w = where("strategies." + name, "[strategies." + name + "]");
+        if (!section.is_object())
+          throw Error(ErrorKind::invalid_argument, w + ": expected a table of the strategy's settings");
+        cfg.strategies.push_back({name, {}});
+        for (const auto& [flag, v] : section.items())
+          append_flag(cfg.strategies.back().args, flag, v,
+                      where("strategies." + name + "." + flag, "[strategies." + name + "] " + flag));
+      }
       continue;
     }
     throw Error(ErrorKind::invalid_argument,
-                where + ": unknown section (expected dataset, embed, retrieve, rerank, strategies.<name>)");
+                where(key, "[" + key + "]") +
+                    ": unknown section (expected dataset, embed, retrieve, rerank, strategies.<name>)");
   }
   if (cfg.dataset_args.empty())
     throw Error(ErrorKind::invalid_argument, path + ": needs a [dataset] section");

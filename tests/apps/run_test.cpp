@@ -116,7 +116,7 @@ TEST(RunCommand, ATopLevelKeyTakesExactlyOneValue) {
     const auto r =
         test::run_command(std::string(GEORANK_CLI_PATH) + " run --config " + test::shell_quote(config));
     EXPECT_EQ(r.exit_code, 2) << value << r.err;
-    EXPECT_NE(r.err.find("top.toml: out: "), std::string::npos) << value << r.err;
+    EXPECT_NE(r.err.find("top.toml:1: out: "), std::string::npos) << value << r.err;
   }
 }
 
