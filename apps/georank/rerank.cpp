@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -11,6 +10,7 @@
 #include "checked_number.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
+#include "config_flags.hpp"
 #include "dataset_options.hpp"
 #include "georank/core/atomic_file.hpp"
 #include "georank/core/error.hpp"
@@ -27,31 +27,16 @@
 namespace georank::cli {
 namespace {
 
-struct RerankOptions {
+// The command's files and switches around the library's configs.
+struct RerankCommand {
   DatasetOptions data;
   std::string candidates;
   std::string out;
   std::string cache;
   RerankConfig config;
-  // In-process judge.
-  std::string model;
-  std::string mmproj;
-  std::string chat_template;
-  int threads = 0;
-  int n_ctx = 8192;
-  int gpu_layers = 0;
-  // Remote judge (OpenAI-compatible servers).
-  std::vector<std::string> servers;
-  std::string server_model;
-  std::string api_key_env = "GEORANK_API_KEY";
-  // A server that accepts but never answers costs at most (retries + 1) * timeout, not hours.
-  double timeout_s = 60.0;
-  int retries = 2;
-  // Simulated judge (tests and dry runs).
-  std::string judge = "vlm";
-  double judge_accuracy = 0.8;
-  double position_bias = 0.0;
-  int judge_delay_ms = 0;
+  LlamaConfig llama;
+  RemoteConfig remote;
+  JudgeChoiceConfig judge;
   bool no_progress = false;
   bool check_only = false;
 };
@@ -102,11 +87,12 @@ void warn_about_scores(const std::vector<QueryRanking>& input, const std::string
              missing);
 }
 
-void run(const RerankOptions& o) {
+void run(const RerankCommand& o) {
   validate(o.config);
   {
     std::vector<PathArgument> inputs = with_sidecar("--candidates", o.candidates);
-    inputs.insert(inputs.end(), {{"--model", o.model}, {"--mmproj", o.mmproj}, {"--cache", o.cache}});
+    inputs.insert(inputs.end(),
+                  {{"--model", o.llama.model}, {"--mmproj", o.llama.mmproj}, {"--cache", o.cache}});
     check_outputs(with_sidecar("--out", o.out), inputs);
   }
   const PromptTemplate prompt = prompt_for(o.config);
@@ -133,11 +119,12 @@ void run(const RerankOptions& o) {
   };
 
   std::unique_ptr<VlmBackend> backend;
-  if (o.judge == "simulated") {
-    if (!o.model.empty()) throw Error(ErrorKind::invalid_argument, "--judge simulated takes no --model");
+  if (o.judge.judge == JudgeKind::simulated) {
+    if (!o.llama.model.empty())
+      throw Error(ErrorKind::invalid_argument, "--judge simulated takes no --model");
     SimulatedJudgeParams p;
-    p.judge_accuracy = o.judge_accuracy;
-    p.position_bias = o.position_bias;
+    p.judge_accuracy = o.judge.judge_accuracy;
+    p.position_bias = o.judge.position_bias;
     p.seed = o.config.order_seed;
     backend = std::make_unique<SimulatedBackend>(
         [&](const std::string& query_image, const std::string& tile_image) {
@@ -146,31 +133,18 @@ void run(const RerankOptions& o) {
           if (q == query_of_image.end() || t == tile_of_image.end()) return 0.0;
           return label_quality(ds.query(q->second), t->second);
         },
-        p, o.judge_delay_ms);
+        p, o.judge.judge_delay_ms);
     log_warn("SIMULATED judge: the reranked lists say nothing about any real model");
-  } else if (!o.servers.empty()) {
-    if (!o.model.empty() || !o.mmproj.empty())
+  } else if (!o.remote.servers.empty()) {
+    if (!o.llama.model.empty() || !o.llama.mmproj.empty())
       throw Error(ErrorKind::invalid_argument, "use either --server or --model/--mmproj, not both");
-    RemoteConfig rc;
-    rc.servers = o.servers;
-    rc.model = o.server_model;
-    rc.timeout_s = o.timeout_s;
-    rc.max_retries = o.retries;
-    if (const char* key = std::getenv(o.api_key_env.c_str())) rc.api_key = key;
-    backend = make_remote_backend(rc);
+    backend = make_remote_backend(o.remote);
   } else {
-    if (o.model.empty() || o.mmproj.empty())
+    if (o.llama.model.empty() || o.llama.mmproj.empty())
       throw Error(ErrorKind::invalid_argument,
                   "rerank needs --model and --mmproj, or --server URL (or --judge simulated)");
     init_runtime();
-    LlamaConfig lc;
-    lc.model = o.model;
-    lc.mmproj = o.mmproj;
-    lc.chat_template = o.chat_template;
-    lc.threads = o.threads;
-    lc.n_ctx = o.n_ctx;
-    lc.n_gpu_layers = o.gpu_layers;
-    backend = make_llama_backend(lc);
+    backend = make_llama_backend(o.llama);
   }
 
   std::unique_ptr<JudgmentCache> cache;
@@ -191,9 +165,10 @@ void run(const RerankOptions& o) {
       last_line_s = p.elapsed_s;
     }
   };
-  log_info("reranking {} queries: {} {} {} top-{} with {} ({})", input.size(), o.config.strategy,
-           o.config.strategy == "pairwise" ? o.config.aggregate : "",
-           o.config.strategy == "pairwise" ? o.config.orders : "", o.config.k, backend->name(), prompt.name);
+  const bool pairwise = o.config.strategy == RerankStrategy::pairwise;
+  log_info("reranking {} queries: {} {} {} top-{} with {} ({})", input.size(), enum_name(o.config.strategy),
+           pairwise ? enum_name(o.config.aggregate) : "", pairwise ? enum_name(o.config.orders) : "",
+           o.config.k, backend->name(), prompt.name);
   const RerankRunResult result = rerank_all(input, images, o.config, prompt, *backend, cache.get(), progress);
 
   write_rankings(result.rankings, o.out);
@@ -202,12 +177,12 @@ void run(const RerankOptions& o) {
                           {"out", o.out},
                           {"cache", o.cache.empty() ? nlohmann::json() : nlohmann::json(o.cache)},
                           {"image_decoding", {{"exif_orientation", "applied"}}}};
-  if (o.judge == "simulated") {
-    extra["simulated_judge"] = {{"judge_accuracy", o.judge_accuracy}, {"position_bias", o.position_bias}};
-  } else if (!o.servers.empty()) {
-    extra["server"] = {{"servers", o.servers}, {"model", o.server_model}};
+  if (o.judge.judge == JudgeKind::simulated) {
+    extra["simulated_judge"] = config_to_json(o.judge);
+  } else if (!o.remote.servers.empty()) {
+    extra["server"] = config_to_json(o.remote);
   } else {
-    extra["model"] = {{"model", o.model}, {"mmproj", o.mmproj}, {"chat_template", o.chat_template}};
+    extra["model"] = config_to_json(o.llama);
   }
   const std::string meta_path = meta_path_for(o.out);
   write_json_atomic(meta_path, rerank_meta(o.config, prompt, *backend, result, extra));
@@ -220,7 +195,7 @@ void run(const RerankOptions& o) {
 
 void add_rerank(CLI::App& app) {
   auto* cmd = app.add_subcommand("rerank", "Rerank the top-k candidates of each query with a VLM judge");
-  auto o = std::make_shared<RerankOptions>();
+  auto o = std::make_shared<RerankCommand>();
   add_dataset_options(*cmd, o->data);
   cmd->add_option("--candidates", o->candidates, "Candidates: rankings JSONL (georank retrieve) or CSV")
       ->required()
@@ -228,70 +203,20 @@ void add_rerank(CLI::App& app) {
   cmd->add_option("--out", o->out, "Reranked JSONL (same shape; sidecar <out>.meta.json)")->required();
   cmd->add_option("--cache", o->cache,
                   "Judgment cache (SQLite); a rerun or resumed run reuses its judgments");
-  auto& c = o->config;
-  cmd->add_option("--strategy", c.strategy,
-                  "pointwise-score | pointwise-likert | pointwise-yesno | "
-                  "pointwise-yesno-reasoning | pairwise | listwise")
-      ->capture_default_str();
-  cmd->add_option("--aggregate", c.aggregate,
-                  "Pairwise: all-pairs-copeland | all-pairs-bt | knockout | bubble | sort")
-      ->capture_default_str();
-  cmd->add_option("--orders", c.orders, "Pairwise presentation orders: single | both | random")
-      ->capture_default_str();
-  cmd->add_option("--k", c.k, "Rerank the top-k (the rest keep retrieval order)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--order-seed", c.order_seed, "Seed of random presentation orders")
-      ->check(fits_64_bits(false))
-      ->capture_default_str();
-  cmd->add_option("--prompt", c.prompt,
-                  "Prompt template: a built-in name or a .toml file (default: the strategy's)");
-  cmd->add_option("--score-mode", c.score_mode, "Direct score: expected (over \"0\"..\"100\") or text")
-      ->capture_default_str();
-  cmd->add_option("--fusion-alpha", c.fusion_alpha, "Pointwise: alpha * vlm + (1 - alpha) * retrieval")
-      ->capture_default_str();
-  cmd->add_option("--listwise-window", c.listwise_window, "Listwise: candidates per prompt (0: all k)")
-      ->capture_default_str();
-  cmd->add_option("--listwise-stride", c.listwise_stride, "Listwise: window step (0: half the window)")
-      ->capture_default_str();
-  cmd->add_option("--bt-regularization", c.bt_regularization, "Bradley-Terry pseudo-wins per candidate")
-      ->capture_default_str();
-  cmd->add_option("--layout", c.layout, "Images as separate images or one composite canvas (any judge)")
-      ->check(CLI::IsMember({"separate", "composite"}))
-      ->capture_default_str();
-  cmd->add_option("--composite-panel-px", c.composite_panel_px, "Composite: side of each square panel")
-      ->check(CLI::Range(16, 4096))
-      ->capture_default_str();
-  cmd->add_option("--model,-m", o->model, "Text model GGUF")->check(CLI::ExistingFile);
-  cmd->add_option("--mmproj", o->mmproj, "Multimodal projector GGUF")->check(CLI::ExistingFile);
-  cmd->add_option("--chat-template", o->chat_template,
-                  "llama.cpp built-in chat template (default: the model's)");
-  add_threads_option(*cmd, o->threads, "CPU threads (0: all)");
-  cmd->add_option("--ctx-size", o->n_ctx, "KV cells shared by a batch")->capture_default_str();
-  cmd->add_option("--gpu-layers", o->gpu_layers, "Layers offloaded to a GPU (-1: all)")
-      ->capture_default_str();
-  cmd->add_option("--server", o->servers,
-                  "OpenAI-compatible server URL(s) (llama-server, vLLM, SGLang, Ollama)")
-      ->delimiter(',');
-  cmd->add_option("--server-model", o->server_model, "Model name for the server (default: its first model)");
-  cmd->add_option("--timeout", o->timeout_s, "Server: seconds to wait for each answer")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--retries", o->retries, "Server: retries after a timeout, connection error, 429 or 5xx")
-      ->check(CLI::Range(0, 20))
-      ->capture_default_str();
-  cmd->add_option("--api-key-env", o->api_key_env, "Environment variable holding the server's API key")
-      ->capture_default_str();
-  cmd->add_option("--judge", o->judge,
-                  "vlm, or simulated (a SIMULATED judge from the dataset labels, for tests)")
-      ->check(CLI::IsMember({"vlm", "simulated"}))
-      ->capture_default_str();
-  cmd->add_option("--judge-accuracy", o->judge_accuracy, "Simulated judge: pairwise accuracy")
-      ->capture_default_str();
-  cmd->add_option("--position-bias", o->position_bias, "Simulated judge: pull toward the first image (0..1)")
-      ->capture_default_str();
-  cmd->add_option("--judge-delay-ms", o->judge_delay_ms, "Simulated judge: sleep per judgment (tests)")
-      ->capture_default_str();
+  auto rerank = bind_flags(*cmd, o->config);
+  rerank.at("k")->check(CLI::PositiveNumber);
+  rerank.at("composite_panel_px")->check(CLI::Range(16, 4096));
+  // llama.cpp's own spellings stay accepted.
+  auto llama = bind_flags(*cmd, o->llama,
+                          {{"model", "-m"}, {"n_ctx", "--ctx-size"}, {"n_gpu_layers", "--gpu-layers"}});
+  llama.at("model")->check(CLI::ExistingFile);
+  llama.at("mmproj")->check(CLI::ExistingFile);
+  llama.at("threads")->check(CLI::Range(0, kMaxThreads));
+  auto remote = bind_flags(
+      *cmd, o->remote, {{"servers", "--server"}, {"timeout_s", "--timeout"}, {"max_retries", "--retries"}});
+  remote.at("timeout_s")->check(CLI::PositiveNumber);
+  remote.at("max_retries")->check(CLI::Range(0, 20));
+  bind_flags(*cmd, o->judge);
   cmd->add_flag("--no-progress", o->no_progress, "No progress bar");
   add_check_only_flag(*cmd, o->check_only);
   cmd->callback([o] { run(*o); });

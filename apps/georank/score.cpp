@@ -2,12 +2,10 @@
 // in-process backend or an OpenAI-compatible server. The tool for comparing the two.
 
 #include <fmt/format.h>
-#include <gguf.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,6 +14,7 @@
 
 #include "commands.hpp"
 #include "common_flags.hpp"
+#include "config_flags.hpp"
 #include "georank/core/error.hpp"
 #include "georank/data/image.hpp"
 #include "georank/runtime/runtime.hpp"
@@ -28,47 +27,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct ScoreOptions {
-  std::string model;
-  std::string mmproj;
-  std::vector<std::string> servers;
+// The request's parts and the judge's configs.
+struct ScoreCommand {
   std::vector<std::string> images;
   std::string prompt;
   std::string raw_prompt;
   std::string system;
   std::string prefill;
   std::vector<std::string> choices;
-  std::string chat_template;
-  std::string layout = "separate";
-  int composite_panel_px = 336;
+  ImageLayoutConfig layout;
   int max_tokens = 0;
   std::string answer_cue = "\nAnswer:";
-  int threads = 0;
-  int n_ctx = 8192;
-  std::string server_model;
+  LlamaConfig llama;
+  RemoteConfig remote;
   std::string api_key;
-  double timeout_s = 120;
-  int max_retries = 3;
-  int top_logprobs = 20;
-  std::string dialect = "auto";
   bool json = false;
 };
 
-/// True for the random-weight fixtures written by `georank fixtures vlm`.
-bool is_random_fixture(const std::string& gguf_path) {
-  if (!std::filesystem::is_regular_file(gguf_path)) return false;
-  gguf_init_params params{/*no_alloc=*/true, /*ctx=*/nullptr};
-  gguf_context* ctx = gguf_init_from_file(gguf_path.c_str(), params);
-  if (ctx == nullptr) return false;
-  bool fixture = false;
-  const int64_t key = gguf_find_key(ctx, "general.name");
-  if (key >= 0 && gguf_get_kv_type(ctx, key) == GGUF_TYPE_STRING)
-    fixture = std::string(gguf_get_val_str(ctx, key)).find("random-weight") != std::string::npos;
-  gguf_free(ctx);
-  return fixture;
-}
-
-VlmRequest build_request(const ScoreOptions& o) {
+VlmRequest build_request(const ScoreCommand& o) {
   VlmRequest r;
   for (const auto& path : o.images) r.images.push_back(std::make_shared<const Image>(load_image(path)));
   std::set<std::string> seen;
@@ -86,7 +62,7 @@ VlmRequest build_request(const ScoreOptions& o) {
     if (!o.system.empty())
       throw Error(ErrorKind::invalid_argument, "--system needs --prompt (not --raw-prompt)");
     r.raw_prompt = o.raw_prompt;
-    return apply_image_layout(std::move(r), {parse_image_layout(o.layout), o.composite_panel_px});
+    return apply_image_layout(std::move(r), o.layout);
   }
   // Like llama.cpp's tools: without markers in the prompt, the images come first.
   std::string user = o.prompt;
@@ -97,42 +73,22 @@ VlmRequest build_request(const ScoreOptions& o) {
   }
   if (!o.system.empty()) r.messages.push_back({"system", o.system});
   r.messages.push_back({"user", user});
-  return apply_image_layout(std::move(r), {parse_image_layout(o.layout), o.composite_panel_px});
+  return apply_image_layout(std::move(r), o.layout);
 }
 
-std::unique_ptr<VlmBackend> make_backend(const ScoreOptions& o) {
-  if (!o.model.empty()) {
-    LlamaConfig cfg;
-    cfg.model = o.model;
-    cfg.mmproj = o.mmproj;
-    cfg.chat_template = o.chat_template;
-    cfg.threads = o.threads;
-    cfg.n_ctx = o.n_ctx;
-    cfg.n_seq_max = 8;
-    return make_llama_backend(cfg);
-  }
-  if (!o.chat_template.empty())
+std::unique_ptr<VlmBackend> make_backend(const ScoreCommand& o) {
+  if (!o.llama.model.empty()) return make_llama_backend(o.llama);
+  if (!o.llama.chat_template.empty())
     throw Error(ErrorKind::invalid_argument, "--template applies to --model; a server uses its own template");
-  RemoteConfig cfg;
-  cfg.servers = o.servers;
-  cfg.model = o.server_model;
+  RemoteConfig cfg = o.remote;
   cfg.api_key = o.api_key;
-  if (cfg.api_key.empty()) {
-    if (const char* k = std::getenv("GEORANK_API_KEY"))
-      cfg.api_key = k;
-    else if (const char* ok = std::getenv("OPENAI_API_KEY"))
-      cfg.api_key = ok;
-  }
-  cfg.timeout_s = o.timeout_s;
-  cfg.max_retries = o.max_retries;
-  cfg.top_logprobs = o.top_logprobs;
-  cfg.dialect = o.dialect;
-  cfg.max_in_flight = 1;
+  if (cfg.api_key.empty() && std::getenv(cfg.api_key_env.c_str()) == nullptr)
+    if (const char* key = std::getenv("OPENAI_API_KEY")) cfg.api_key = key;
   return make_remote_backend(cfg);
 }
 
-void run_score(const ScoreOptions& o) {
-  if (o.model.empty() == o.servers.empty())
+void run_score(const ScoreCommand& o) {
+  if (o.llama.model.empty() == o.remote.servers.empty())
     throw Error(ErrorKind::invalid_argument, "give either --model and --mmproj (in-process) or --server URL");
   if (o.prompt.empty() == o.raw_prompt.empty())
     throw Error(ErrorKind::invalid_argument, "give exactly one of --prompt and --raw-prompt");
@@ -141,16 +97,16 @@ void run_score(const ScoreOptions& o) {
   const VlmRequest request = build_request(o);
 
   const auto start = Clock::now();
-  init_runtime();
+  if (!o.llama.model.empty()) init_runtime();
   auto backend = make_backend(o);
   const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   const auto run_start = Clock::now();
   const VlmResponse r = backend->run({&request, 1}).front();
   const double run_ms = std::chrono::duration<double, std::milli>(Clock::now() - run_start).count();
   const JudgeIdentity identity = backend->identity();
-  // llama-server names its model by file path: a fixture served remotely is recognised too.
-  const std::string model_path = !o.model.empty() ? o.model : identity.server_model;
-  const bool random_weights = is_random_fixture(model_path);
+  const BackendInfo info = backend->info();
+  const std::string& model_path = info.model;
+  const bool random_weights = info.random_weights;
 
   if (o.json) {
     nlohmann::ordered_json j;
@@ -217,12 +173,17 @@ void run_score(const ScoreOptions& o) {
 void add_score(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("score", "Show how a VLM judges one case: answer distribution over a closed set");
-  auto o = std::make_shared<ScoreOptions>();
-  auto* model = cmd->add_option("--model,-m", o->model, "Text model GGUF (in-process llama.cpp)")
-                    ->check(CLI::ExistingFile);
-  auto* mmproj =
-      cmd->add_option("--mmproj", o->mmproj, "Multimodal projector GGUF")->check(CLI::ExistingFile);
-  auto* server = cmd->add_option("--server", o->servers, "OpenAI-compatible server base URL (repeatable)");
+  auto o = std::make_shared<ScoreCommand>();
+  o->llama.n_seq_max = 8;  // one request at a time
+  o->remote.max_in_flight = 1;
+  auto llama = bind_flags(*cmd, o->llama,
+                          {{"model", "-m"}, {"chat_template", "--template"}, {"n_ctx", "--ctx-size,--ctx"}});
+  auto* model = llama.at("model")->check(CLI::ExistingFile);
+  auto* mmproj = llama.at("mmproj")->check(CLI::ExistingFile);
+  llama.at("threads")->check(CLI::Range(0, kMaxThreads));
+  auto remote = bind_flags(
+      *cmd, o->remote, {{"servers", "--server"}, {"timeout_s", "--timeout"}, {"max_retries", "--retries"}});
+  auto* server = remote.at("servers");
   model->needs(mmproj);
   mmproj->needs(model);
   server->excludes(model)->excludes(mmproj);
@@ -236,32 +197,12 @@ void add_score(CLI::App& app) {
   cmd->add_option("--system", o->system, "System message (with --prompt)");
   cmd->add_option("--prefill", o->prefill, "Start of the assistant's answer before the choices");
   cmd->add_option("--choices", o->choices, "Closed answer set, comma-separated (e.g. A,B)")->delimiter(',');
-  cmd->add_option(
-      "--template", o->chat_template,
-      "Chat template: a llama.cpp built-in name (vicuna, chatml, gemma, ...); default: the model's");
-  cmd->add_option("--layout", o->layout, "Images as separate media or one composite canvas (any backend)")
-      ->check(CLI::IsMember({"separate", "composite"}))
-      ->capture_default_str();
-  cmd->add_option("--composite-panel-px", o->composite_panel_px, "Composite: side of each square panel")
-      ->check(CLI::Range(16, 4096))
-      ->capture_default_str();
+  bind_flags(*cmd, o->layout);
   cmd->add_option("--max-tokens", o->max_tokens, "Generate this many tokens before scoring (0: none)")
       ->capture_default_str();
   cmd->add_option("--answer-cue", o->answer_cue, "Text between the generated text and the answer")
       ->capture_default_str();
-  add_threads_option(*cmd, o->threads, "CPU threads (in-process; 0: all)");
-  cmd->add_option("--ctx-size,--ctx", o->n_ctx, "KV cells of the context (in-process)")
-      ->capture_default_str();
-  cmd->add_option("--server-model", o->server_model, "Model name sent to the server (default: its first)");
   cmd->add_option("--api-key", o->api_key, "Bearer token (default: $GEORANK_API_KEY or $OPENAI_API_KEY)");
-  cmd->add_option("--timeout", o->timeout_s, "Per-request timeout in seconds")->capture_default_str();
-  cmd->add_option("--retries", o->max_retries, "Retries on connection errors, 429 and 5xx")
-      ->capture_default_str();
-  cmd->add_option("--top-logprobs", o->top_logprobs, "Alternatives asked per position (servers cap it)")
-      ->capture_default_str();
-  cmd->add_option("--dialect", o->dialect, "auto, llama-server (token ids) or openai (token texts)")
-      ->check(CLI::IsMember({"auto", "llama-server", "openai"}))
-      ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->callback([o] { run_score(*o); });
 }

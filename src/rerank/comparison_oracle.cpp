@@ -10,43 +10,6 @@
 
 namespace georank {
 
-const char* to_string(PairOrders orders) noexcept {
-  switch (orders) {
-    case PairOrders::single: return "single";
-    case PairOrders::both: return "both";
-    case PairOrders::random: return "random";
-  }
-  return "?";
-}
-
-const char* to_string(PairAggregator aggregator) noexcept {
-  switch (aggregator) {
-    case PairAggregator::all_pairs_copeland: return "all-pairs-copeland";
-    case PairAggregator::all_pairs_bt: return "all-pairs-bt";
-    case PairAggregator::knockout: return "knockout";
-    case PairAggregator::bubble: return "bubble";
-    case PairAggregator::sort: return "sort";
-  }
-  return "?";
-}
-
-PairOrders parse_pair_orders(const std::string& text) {
-  for (auto o : {PairOrders::single, PairOrders::both, PairOrders::random})
-    if (text == to_string(o)) return o;
-  throw Error(ErrorKind::invalid_argument,
-              fmt::format("--orders: unknown '{}' (single, both, random)", text));
-}
-
-PairAggregator parse_pair_aggregator(const std::string& text) {
-  for (auto a : {PairAggregator::all_pairs_copeland, PairAggregator::all_pairs_bt, PairAggregator::knockout,
-                 PairAggregator::bubble, PairAggregator::sort})
-    if (text == to_string(a)) return a;
-  throw Error(
-      ErrorKind::invalid_argument,
-      fmt::format("--aggregate: unknown '{}' (all-pairs-copeland, all-pairs-bt, knockout, bubble, sort)",
-                  text));
-}
-
 ComparisonOracle::ComparisonOracle(PairJudge& judge, PairOrders orders, std::uint64_t seed)
     : judge_(judge), orders_(orders), rng_state_(seed) {}
 

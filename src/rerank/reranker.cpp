@@ -10,13 +10,6 @@
 namespace georank {
 namespace {
 
-const char* const kStrategies[] = {"pointwise-score",           "pointwise-likert", "pointwise-yesno",
-                                   "pointwise-yesno-reasoning", "pairwise",         "listwise"};
-
-bool is_pointwise(const std::string& s) {
-  return s.starts_with("pointwise");
-}
-
 // JSON has no NaN: unparsed values are written as null.
 nlohmann::json number(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
@@ -54,17 +47,7 @@ QueryRanking assemble(const QueryRanking& input, int k, const AggregateResult& r
 }  // namespace
 
 void validate(const RerankConfig& c) {
-  if (std::find(std::begin(kStrategies), std::end(kStrategies), c.strategy) == std::end(kStrategies))
-    throw Error(ErrorKind::invalid_argument,
-                fmt::format("strategy: unknown '{}' (pointwise-score, pointwise-likert, pointwise-yesno, "
-                            "pointwise-yesno-reasoning, pairwise, listwise)",
-                            c.strategy));
-  parse_pair_aggregator(c.aggregate);
-  parse_pair_orders(c.orders);
   if (c.k < 1) throw Error(ErrorKind::invalid_argument, fmt::format("k must be >= 1 (got {})", c.k));
-  if (c.score_mode != "expected" && c.score_mode != "text")
-    throw Error(ErrorKind::invalid_argument,
-                fmt::format("score_mode: unknown '{}' (expected, text)", c.score_mode));
   if (!(c.fusion_alpha >= 0 && c.fusion_alpha <= 1))
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("fusion_alpha must be in [0, 1] (got {})", c.fusion_alpha));
@@ -72,81 +55,29 @@ void validate(const RerankConfig& c) {
     throw Error(ErrorKind::invalid_argument, "listwise_window must be 0 (all k) or >= 2");
   if (c.listwise_stride < 0) throw Error(ErrorKind::invalid_argument, "listwise_stride must be >= 0");
   if (!(c.bt_regularization > 0)) throw Error(ErrorKind::invalid_argument, "bt_regularization must be > 0");
-  parse_image_layout(c.layout);
   if (c.composite_panel_px < 16 || c.composite_panel_px > 4096)
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("composite_panel_px must be in 16..4096 (got {})", c.composite_panel_px));
 }
 
 ImageLayoutConfig image_layout_of(const RerankConfig& c) {
-  return {parse_image_layout(c.layout), c.composite_panel_px};
-}
-
-nlohmann::json to_json(const RerankConfig& c) {
-  return {{"strategy", c.strategy},
-          {"aggregate", c.aggregate},
-          {"orders", c.orders},
-          {"k", c.k},
-          {"order_seed", c.order_seed},
-          {"prompt", c.prompt},
-          {"score_mode", c.score_mode},
-          {"fusion_alpha", c.fusion_alpha},
-          {"listwise_window", c.listwise_window},
-          {"listwise_stride", c.listwise_stride},
-          {"bt_regularization", c.bt_regularization},
-          {"layout", c.layout},
-          {"composite_panel_px", c.composite_panel_px}};
+  return {c.layout, c.composite_panel_px};
 }
 
 RerankConfig rerank_config_from_json(const nlohmann::json& j) {
-  if (!j.is_object()) throw Error(ErrorKind::invalid_argument, "rerank config: expected a JSON object");
-  RerankConfig c;
-  for (const auto& [key, value] : j.items()) {
-    try {
-      if (key == "strategy")
-        c.strategy = value.get<std::string>();
-      else if (key == "aggregate")
-        c.aggregate = value.get<std::string>();
-      else if (key == "orders")
-        c.orders = value.get<std::string>();
-      else if (key == "k")
-        c.k = value.get<int>();
-      else if (key == "order_seed")
-        c.order_seed = value.get<std::uint64_t>();
-      else if (key == "prompt")
-        c.prompt = value.get<std::string>();
-      else if (key == "score_mode")
-        c.score_mode = value.get<std::string>();
-      else if (key == "fusion_alpha")
-        c.fusion_alpha = value.get<double>();
-      else if (key == "listwise_window")
-        c.listwise_window = value.get<int>();
-      else if (key == "listwise_stride")
-        c.listwise_stride = value.get<int>();
-      else if (key == "bt_regularization")
-        c.bt_regularization = value.get<double>();
-      else if (key == "layout")
-        c.layout = value.get<std::string>();
-      else if (key == "composite_panel_px")
-        c.composite_panel_px = value.get<int>();
-      else
-        throw Error(ErrorKind::invalid_argument, fmt::format("rerank config: unknown key '{}'", key));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorKind::invalid_argument,
-                  fmt::format("rerank config: bad value for '{}': {}", key, e.what()));
-    }
-  }
+  RerankConfig c = config_from_json<RerankConfig>(j, "rerank config");
   validate(c);
   return c;
 }
 
 PromptTemplate prompt_for(const RerankConfig& config) {
   validate(config);
-  PromptTemplate t = resolve_prompt_template(config.prompt.empty() ? config.strategy : config.prompt);
-  if (t.strategy != config.strategy)
+  PromptTemplate t = resolve_prompt_template(config.prompt.empty() ? std::string(enum_name(config.strategy))
+                                                                   : config.prompt);
+  if (t.strategy != enum_name(config.strategy))
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("prompt template '{}' ({}) is written for {}, not {}", t.name, t.source,
-                            t.strategy, config.strategy));
+                            t.strategy, enum_name(config.strategy)));
   return t;
 }
 
@@ -156,19 +87,19 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
   const int k = std::min(config.k, static_cast<int>(input.candidates.size()));
   const auto tile = [&](int c) { return input.candidates[static_cast<std::size_t>(c)].tile_id; };
   std::vector<nlohmann::json> evidence(static_cast<std::size_t>(k), nlohmann::json::object());
-  for (auto& e : evidence) e["strategy"] = config.strategy;
+  for (auto& e : evidence) e["strategy"] = enum_name(config.strategy);
   RerankStats local;
   AggregateResult result;
 
-  if (config.strategy == "pairwise") {
+  if (config.strategy == RerankStrategy::pairwise) {
     if (!judges.pair) throw Error(ErrorKind::invalid_argument, "pairwise reranking needs a pair judge");
     const std::uint64_t seed = mix_seed(config.order_seed, hash_text(input.query_id));
-    ComparisonOracle oracle(*judges.pair, parse_pair_orders(config.orders), seed);
-    result = aggregate_pairwise(parse_pair_aggregator(config.aggregate), k, oracle,
+    ComparisonOracle oracle(*judges.pair, config.orders, seed);
+    result = aggregate_pairwise(config.aggregate, k, oracle,
                                 BradleyTerryOptions{.regularization = config.bt_regularization});
     for (auto& e : evidence) {
-      e["aggregate"] = config.aggregate;
-      e["orders"] = config.orders;
+      e["aggregate"] = enum_name(config.aggregate);
+      e["orders"] = enum_name(config.orders);
       e["comparisons"] = nlohmann::json::array();
     }
     for (const PairJudgment& j : oracle.judgments()) {
@@ -251,20 +182,18 @@ QueryRanking rerank_query(const QueryRanking& input, const JudgeImages& images, 
   if (images.candidates.size() < k || !images.query)
     throw Error(ErrorKind::invalid_argument, fmt::format("query {}: {} candidate images for a top-{} rerank",
                                                          input.query_id, images.candidates.size(), k));
-  if (prompt.strategy != config.strategy)
-    throw Error(ErrorKind::invalid_argument, fmt::format("prompt template '{}' is written for {}, not {}",
-                                                         prompt.name, prompt.strategy, config.strategy));
+  if (prompt.strategy != enum_name(config.strategy))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("prompt template '{}' is written for {}, not {}", prompt.name, prompt.strategy,
+                            enum_name(config.strategy)));
   Judges judges;
   std::unique_ptr<PairJudge> pair;
   std::unique_ptr<PointJudge> point;
   std::unique_ptr<ListJudge> list;
-  if (config.strategy == "pairwise")
+  if (config.strategy == RerankStrategy::pairwise)
     judges.pair = (pair = make_vlm_pair_judge(backend, prompt, images)).get();
   else if (is_pointwise(config.strategy))
-    judges.point =
-        (point = make_vlm_point_judge(backend, prompt, images,
-                                      config.score_mode == "text" ? ScoreMode::text : ScoreMode::expected))
-            .get();
+    judges.point = (point = make_vlm_point_judge(backend, prompt, images, config.score_mode)).get();
   else
     judges.list = (list = make_vlm_list_judge(backend, prompt, images)).get();
   QueryRanking out = rerank_with(input, config, judges, stats);

@@ -8,17 +8,6 @@
 
 namespace georank {
 
-ImageLayout parse_image_layout(const std::string& name) {
-  if (name == "separate") return ImageLayout::separate;
-  if (name == "composite") return ImageLayout::composite;
-  throw Error(ErrorKind::invalid_argument,
-              "unknown image layout '" + name + "' (expected separate or composite)");
-}
-
-const char* to_string(ImageLayout layout) noexcept {
-  return layout == ImageLayout::composite ? "composite" : "separate";
-}
-
 VlmRequest apply_image_layout(VlmRequest request, const ImageLayoutConfig& config) {
   if (config.layout == ImageLayout::separate || request.images.empty()) return request;
   if (config.composite_panel_px < 16 || config.composite_panel_px > 4096)

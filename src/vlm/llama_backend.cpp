@@ -85,6 +85,7 @@ class LlamaBackend final : public VlmBackend {
 
   [[nodiscard]] JudgeIdentity identity() const override { return session_.identity(); }
   [[nodiscard]] std::string name() const override { return "llama.cpp"; }
+  [[nodiscard]] BackendInfo info() const override { return session_.info(); }
 
  private:
   vlm::LlamaSession session_;

@@ -82,6 +82,17 @@ LlamaSession::LlamaSession(const LlamaConfig& config) : config_(config), cache_(
   mmproj_fingerprint_ = identity_.mmproj_sha256;
 }
 
+BackendInfo LlamaSession::info() const {
+  BackendInfo info;
+  info.model = config_.model;
+  std::vector<char> name(256);
+  if (llama_model_meta_val_str(model_.get(), "general.name", name.data(), name.size()) > 0)
+    info.model_name = name.data();
+  // `georank fixtures vlm` names its models so.
+  info.random_weights = info.model_name.find("random-weight") != std::string::npos;
+  return info;
+}
+
 JudgeIdentity LlamaSession::make_identity() const {
   const auto t0 = std::chrono::steady_clock::now();
   JudgeIdentity id;

@@ -43,6 +43,7 @@ class LlamaSession {
   void run_group(const std::vector<PreparedRequest*>& group, std::vector<VlmResponse*>& responses);
 
   [[nodiscard]] const JudgeIdentity& identity() const { return identity_; }
+  [[nodiscard]] BackendInfo info() const;
   [[nodiscard]] int n_ctx() const { return static_cast<int>(llama_n_ctx(ctx_.get())); }
   [[nodiscard]] const LlamaConfig& config() const { return config_; }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -109,10 +110,6 @@ class RemoteBackend final : public VlmBackend {
       throw Error(ErrorKind::invalid_argument, "remote backend: timeout_s must be > 0");
     if (config_.top_logprobs < 1)
       throw Error(ErrorKind::invalid_argument, "remote backend: top_logprobs must be at least 1");
-    if (config_.dialect != "auto" && config_.dialect != "llama-server" && config_.dialect != "openai")
-      throw Error(
-          ErrorKind::invalid_argument,
-          "remote backend: dialect must be auto, llama-server or openai, not '" + config_.dialect + "'");
     policy_ = {config_.timeout_s, std::max(0, config_.max_retries), config_.backoff_base_s,
                config_.backoff_max_s};
     for (const auto& url : config_.servers) {
@@ -121,7 +118,9 @@ class RemoteBackend final : public VlmBackend {
       e->top_logprobs = config_.top_logprobs;
       endpoints_.push_back(std::move(e));
     }
-    model_ = config_.model;
+    model_ = config_.server_model;
+    if (config_.api_key.empty() && !config_.api_key_env.empty())
+      if (const char* key = std::getenv(config_.api_key_env.c_str())) config_.api_key = key;
   }
 
   std::vector<VlmResponse> run(std::span<const VlmRequest> requests) override {
@@ -179,9 +178,9 @@ class RemoteBackend final : public VlmBackend {
     id.backend = "remote";
     id.server_model = model_;
     id.server_build = e.build.empty() ? "unknown (the server reports no build)" : e.build;
-    id.remote_dialect = config_.dialect != "auto" ? config_.dialect
-                        : e.llama_server          ? "llama-server"
-                                                  : "openai";
+    id.remote_dialect = config_.dialect != RemoteDialect::automatic ? std::string(enum_name(config_.dialect))
+                        : e.llama_server                            ? "llama-server"
+                                                                    : "openai";
     id.top_logprobs = config_.top_logprobs;
     id.image_preprocessing = "rgb8 -> PNG (lossless) -> the server's own";
     if (e.chat_template.empty()) {
@@ -196,6 +195,14 @@ class RemoteBackend final : public VlmBackend {
   }
 
   [[nodiscard]] std::string name() const override { return "remote"; }
+  /// The served model id; a server reporting a georank fixture's name says it is random.
+  [[nodiscard]] BackendInfo info() const override {
+    BackendInfo info;
+    info.model = identity().server_model;
+    info.model_name = info.model;
+    info.random_weights = info.model.find("random-weight") != std::string::npos;
+    return info;
+  }
 
  private:
   static void validate(const VlmRequest& r) {
@@ -271,7 +278,7 @@ class RemoteBackend final : public VlmBackend {
   }
 
   bool uses_token_ids(EndpointState& e, HttpSession& s) {
-    if (config_.dialect != "auto") return config_.dialect == "llama-server";
+    if (config_.dialect != RemoteDialect::automatic) return config_.dialect == RemoteDialect::llama_server;
     load_props(e, s);
     return e.llama_server;
   }

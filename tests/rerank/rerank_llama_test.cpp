@@ -69,9 +69,9 @@ TEST(RerankWithLlama, PairwiseEvidenceHoldsTheModelsAnswerProbabilitiesAndTheCac
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   RerankConfig cfg;
-  cfg.strategy = "pairwise";
-  cfg.aggregate = "all-pairs-bt";
-  cfg.orders = "both";
+  cfg.strategy = RerankStrategy::pairwise;
+  cfg.aggregate = PairAggregator::all_pairs_bt;
+  cfg.orders = PairOrders::both;
   cfg.k = 3;
   const PromptTemplate prompt = prompt_for(cfg);
   const QueryRanking input = list_of(4);
@@ -125,7 +125,7 @@ TEST(RerankWithLlama, PairwiseEvidenceHoldsTheModelsAnswerProbabilitiesAndTheCac
 TEST(RerankWithLlama, DirectScoreIsTheExpectedValueOfTheModelsDistributionOverZeroToHundred) {
   auto llama = tiny_backend();
   RerankConfig cfg;
-  cfg.strategy = "pointwise-score";
+  cfg.strategy = RerankStrategy::pointwise_score;
   cfg.k = 2;
   const QueryRanking out = rerank_query(list_of(2), images_of(2), cfg, prompt_for(cfg), *llama);
   for (const auto& c : out.candidates) {
@@ -144,7 +144,7 @@ TEST(RerankWithLlama, DirectScoreIsTheExpectedValueOfTheModelsDistributionOverZe
 TEST(RerankWithLlama, ListwiseGivesADistributionOverTheLabels) {
   auto llama = tiny_backend();
   RerankConfig cfg;
-  cfg.strategy = "listwise";
+  cfg.strategy = RerankStrategy::listwise;
   cfg.k = 3;
   const QueryRanking out = rerank_query(list_of(3), images_of(3), cfg, prompt_for(cfg), *llama);
   const auto& w = out.candidates[0].evidence.at("windows").at(0);

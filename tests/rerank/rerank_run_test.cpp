@@ -41,8 +41,8 @@ TEST(RerankRun, RerankAllReportsProgressCountsAndASimulatedLabelAndResumesFromTh
   params.judge_accuracy = 1.0;
   SimulatedBackend backend(quality, params);
   RerankConfig cfg;
-  cfg.aggregate = "knockout";
-  cfg.orders = "both";
+  cfg.aggregate = PairAggregator::knockout;
+  cfg.orders = PairOrders::both;
   const PromptTemplate prompt = prompt_for(cfg);
   const std::string db = test::scratch_root() + "/rerank_run.sqlite";
   std::filesystem::create_directories(test::scratch_root());
@@ -72,7 +72,7 @@ TEST(RerankRun, RerankAllReportsProgressCountsAndASimulatedLabelAndResumesFromTh
   EXPECT_EQ(meta.at("config").at("aggregate"), "knockout");
   EXPECT_EQ(meta.at("counts").at("judgments"), 32);
   EXPECT_EQ(meta.at("out"), "reranked.jsonl");
-  EXPECT_EQ(rerank_config_from_json(meta.at("config")).aggregate, "knockout");
+  EXPECT_EQ(rerank_config_from_json(meta.at("config")).aggregate, PairAggregator::knockout);
 }
 
 }  // namespace

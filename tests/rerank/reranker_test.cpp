@@ -85,7 +85,7 @@ TEST(Reranker, DirectScoreIsTheExpectedValueOverTheNumberAnswers) {
     return resp;
   });
   RerankConfig cfg;
-  cfg.strategy = "pointwise-score";
+  cfg.strategy = RerankStrategy::pointwise_score;
   cfg.k = 3;
   const auto prompt = prompt_for(cfg);
   RerankStats stats;
@@ -110,7 +110,7 @@ TEST(Reranker, DirectScoreFallsBackToAGeneratedNumberWhenTheAnswerSetCannotBeSco
     return resp;
   });
   RerankConfig cfg;
-  cfg.strategy = "pointwise-score";
+  cfg.strategy = RerankStrategy::pointwise_score;
   cfg.k = 3;
   const QueryRanking out = rerank_query(make_list(3), images(3), cfg, prompt_for(cfg), backend);
   EXPECT_EQ(tiles(out), (std::vector<std::string>{"tile1", "tile0", "tile2"}));
@@ -126,7 +126,7 @@ TEST(Reranker, YesNoScoresPYesAndTiesKeepRetrievalOrder) {
     return resp;
   });
   RerankConfig cfg;
-  cfg.strategy = "pointwise-yesno";
+  cfg.strategy = RerankStrategy::pointwise_yesno;
   cfg.k = 4;
   const QueryRanking out = rerank_query(make_list(4), images(4), cfg, prompt_for(cfg), backend);
   EXPECT_EQ(tiles(out), (std::vector<std::string>{"tile2", "tile0", "tile1", "tile3"}));
@@ -141,7 +141,7 @@ TEST(Reranker, FusionMixesTheNormalisedRetrievalScoreWithWeightAlpha) {
     return resp;
   });
   RerankConfig cfg;
-  cfg.strategy = "pointwise-yesno";
+  cfg.strategy = RerankStrategy::pointwise_yesno;
   cfg.k = 3;
   cfg.fusion_alpha = 0.2;
   const QueryRanking out = rerank_query(make_list(3), images(3), cfg, prompt_for(cfg), backend);
@@ -164,7 +164,7 @@ TEST(Reranker, ReasoningTextIsKeptAndAnUnreadableAnswerIsCountedNotThrown) {
     return resp;
   });
   RerankConfig cfg;
-  cfg.strategy = "pointwise-yesno-reasoning";
+  cfg.strategy = RerankStrategy::pointwise_yesno_reasoning;
   cfg.k = 3;
   RerankStats stats;
   const QueryRanking out = rerank_query(make_list(3), images(3), cfg, prompt_for(cfg), backend, &stats);
@@ -183,9 +183,9 @@ TEST(Reranker, PairwiseBothOrdersSendsEveryComparisonTwiceInOneBatchAndKeepsThem
     return resp;
   });
   RerankConfig cfg;
-  cfg.strategy = "pairwise";
-  cfg.aggregate = "all-pairs-bt";
-  cfg.orders = "both";
+  cfg.strategy = RerankStrategy::pairwise;
+  cfg.aggregate = PairAggregator::all_pairs_bt;
+  cfg.orders = PairOrders::both;
   cfg.k = 4;
   const QueryRanking out = rerank_query(make_list(6), images(4), cfg, prompt_for(cfg), backend);
   EXPECT_EQ(tiles(out), (std::vector<std::string>{"tile3", "tile2", "tile1", "tile0", "tile4", "tile5"}));
@@ -206,9 +206,9 @@ TEST(Reranker, KnockoutSendsOneBatchPerRound) {
     return resp;
   });
   RerankConfig cfg;
-  cfg.strategy = "pairwise";
-  cfg.aggregate = "knockout";
-  cfg.orders = "single";
+  cfg.strategy = RerankStrategy::pairwise;
+  cfg.aggregate = PairAggregator::knockout;
+  cfg.orders = PairOrders::single;
   cfg.k = 5;
   const QueryRanking out = rerank_query(make_list(5), images(5), cfg, prompt_for(cfg), backend);
   EXPECT_EQ(out.candidates[0].tile_id, "tile4");
@@ -227,7 +227,7 @@ TEST(Reranker, ListwiseSlidesAWindowFromTheBottomUp) {
     return resp;
   });
   RerankConfig cfg;
-  cfg.strategy = "listwise";
+  cfg.strategy = RerankStrategy::listwise;
   cfg.k = 7;
   cfg.listwise_window = 4;
   cfg.listwise_stride = 2;
@@ -240,11 +240,12 @@ TEST(Reranker, ListwiseSlidesAWindowFromTheBottomUp) {
 
 TEST(Reranker, PromptMustMatchTheStrategy) {
   RerankConfig cfg;
-  cfg.strategy = "pairwise";
+  cfg.strategy = RerankStrategy::pairwise;
   cfg.prompt = "pointwise-yesno";
   EXPECT_THROW(prompt_for(cfg), Error);
+  EXPECT_THROW(rerank_config_from_json({{"aggregate", "tournament"}}), Error);
   RerankConfig bad;
-  bad.aggregate = "tournament";
+  bad.k = 0;
   EXPECT_THROW(validate(bad), Error);
 }
 

@@ -79,12 +79,12 @@ std::int64_t run_rerank(const std::string& db, const std::string& out, int delay
   JudgmentCache cache(db);
   CachingBackend backend(simulated, cache);
   RerankConfig a;
-  a.strategy = "pairwise";
-  a.aggregate = "all-pairs-bt";
-  a.orders = "both";
+  a.strategy = RerankStrategy::pairwise;
+  a.aggregate = PairAggregator::all_pairs_bt;
+  a.orders = PairOrders::both;
   RerankConfig b = a;
-  b.aggregate = "sort";
-  b.orders = "random";
+  b.aggregate = PairAggregator::sort;
+  b.orders = PairOrders::random;
   b.k = 6;
   b.order_seed = 5;
   std::string text;

@@ -154,7 +154,8 @@ TEST(JudgeIdentity, EveryRemoteSettingThatChangesNumbersGetsFreshJudgments) {
   auto other_template = base_server;
   other_template.chat_template = "{{ other }}";
   EXPECT_EQ(judgments(other_template, unchanged), 1) << "server chat template";
-  EXPECT_EQ(judgments(base_server, [](RemoteConfig& c) { c.dialect = "openai"; }), 1) << "dialect";
+  EXPECT_EQ(judgments(base_server, [](RemoteConfig& c) { c.dialect = RemoteDialect::openai; }), 1)
+      << "dialect";
   EXPECT_EQ(judgments(base_server, [](RemoteConfig& c) { c.top_logprobs = 5; }), 1) << "top_logprobs";
   EXPECT_EQ(judgments(base_server, [](RemoteConfig& c) { c.max_in_flight = 2; }), 0) << "concurrency";
 }

@@ -36,7 +36,7 @@ std::shared_ptr<const Image> gradient_image(int width, int height, int seed) {
 RemoteConfig config_for(const std::string& url) {
   RemoteConfig c;
   c.servers = {url};
-  c.model = "judge";
+  c.server_model = "judge";
   c.max_in_flight = 1;
   c.timeout_s = 5;
   c.max_retries = 0;
@@ -243,7 +243,7 @@ TEST(RemoteBackend, AsksForTheModelNameWhenNoneIsConfigured) {
     respond(res, chat_answer({{"A", -0.1, 10}}));
   });
   RemoteConfig config = config_for(server.url());
-  config.model.clear();
+  config.server_model.clear();
   auto backend = make_remote_backend(config);
   EXPECT_EQ(backend->identity().server_model, "fake-model");
   VlmRequest r;

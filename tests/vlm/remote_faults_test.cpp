@@ -27,13 +27,13 @@ using Clock = std::chrono::steady_clock;
 RemoteConfig config_for(const std::string& url, int max_retries) {
   RemoteConfig c;
   c.servers = {url};
-  c.model = "judge";
+  c.server_model = "judge";
   c.max_in_flight = 1;
   c.timeout_s = 2;
   c.max_retries = max_retries;
   c.backoff_base_s = 0.01;
   c.backoff_max_s = 0.05;
-  c.dialect = "openai";  // no /props probe: each test sees only the scoring requests
+  c.dialect = RemoteDialect::openai;  // no /props probe: each test sees only the scoring requests
   return c;
 }
 

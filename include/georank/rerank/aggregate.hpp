@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "georank/core/config.hpp"
 #include "georank/rerank/judge.hpp"
 
 namespace georank {
@@ -29,12 +30,26 @@ enum class PairAggregator {
   sort,                ///< full merge sort with the oracle as comparator
 };
 
-const char* to_string(PairOrders orders) noexcept;
-const char* to_string(PairAggregator aggregator) noexcept;
-/// Parse "single|both|random" and "all-pairs-copeland|all-pairs-bt|knockout|bubble|sort".
-/// Throw Error(invalid_argument) listing the accepted names.
-PairOrders parse_pair_orders(const std::string& text);
-PairAggregator parse_pair_aggregator(const std::string& text);
+inline constexpr EnumName<PairOrders> kPairOrdersNames[] = {
+    {PairOrders::single, "single"}, {PairOrders::both, "both"}, {PairOrders::random, "random"}};
+inline std::span<const EnumName<PairOrders>> enum_names(PairOrders) {
+  return kPairOrdersNames;
+}
+inline constexpr EnumName<PairAggregator> kPairAggregatorNames[] = {
+    {PairAggregator::all_pairs_copeland, "all-pairs-copeland"},
+    {PairAggregator::all_pairs_bt, "all-pairs-bt"},
+    {PairAggregator::knockout, "knockout"},
+    {PairAggregator::bubble, "bubble"},
+    {PairAggregator::sort, "sort"}};
+inline std::span<const EnumName<PairAggregator>> enum_names(PairAggregator) {
+  return kPairAggregatorNames;
+}
+inline const char* to_string(PairOrders orders) noexcept {
+  return enum_name(orders).data();
+}
+inline const char* to_string(PairAggregator aggregator) noexcept {
+  return enum_name(aggregator).data();
+}
 
 /// P(a beats b) from a PairJudge under an order policy. Each compare() call is one judge
 /// round; a pair already answered (in either order) is answered from memory. Not thread-safe.

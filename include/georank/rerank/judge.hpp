@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "georank/core/config.hpp"
 #include "georank/data/image.hpp"
 #include "georank/rerank/prompt.hpp"
 #include "georank/vlm/image_layout.hpp"
@@ -71,6 +72,11 @@ class ListJudge {
 /// `text` when the backend cannot score the answer set (Error(invalid_argument)), but not
 /// when a request does not fit the context (ContextTooSmall, rethrown).
 enum class ScoreMode { expected, text };
+inline constexpr EnumName<ScoreMode> kScoreModeNames[] = {{ScoreMode::expected, "expected"},
+                                                          {ScoreMode::text, "text"}};
+inline std::span<const EnumName<ScoreMode>> enum_names(ScoreMode) {
+  return kScoreModeNames;
+}
 
 /// The images a VLM judge shows: the query and the top-K candidate tiles (index = candidate),
 /// and how a request presents them (separate images or one composite canvas).

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "georank/core/config.hpp"
 #include "georank/data/ranking.hpp"
 #include "georank/rerank/aggregate.hpp"
 #include "georank/rerank/judge.hpp"
@@ -17,23 +18,43 @@
 
 namespace georank {
 
-/// The reranker's configuration; the same names, with '-' for '_', are the CLI flags (`--k`,
-/// `--strategy`, `--order-seed`, ...) and the keys of the JSON echoed into every output.
+/// How a query's top-k is judged.
+enum class RerankStrategy {
+  pointwise_score,            ///< a direct 0-100 score per candidate
+  pointwise_likert,           ///< a 1-5 Likert grade per candidate
+  pointwise_yesno,            ///< P(Yes) per candidate
+  pointwise_yesno_reasoning,  ///< P(Yes) after a short generated reasoning
+  pairwise,                   ///< a comparison oracle plus an aggregator
+  listwise,                   ///< labelled candidates in one prompt, sliding window
+};
+inline constexpr EnumName<RerankStrategy> kRerankStrategyNames[] = {
+    {RerankStrategy::pointwise_score, "pointwise-score"},
+    {RerankStrategy::pointwise_likert, "pointwise-likert"},
+    {RerankStrategy::pointwise_yesno, "pointwise-yesno"},
+    {RerankStrategy::pointwise_yesno_reasoning, "pointwise-yesno-reasoning"},
+    {RerankStrategy::pairwise, "pairwise"},
+    {RerankStrategy::listwise, "listwise"}};
+inline std::span<const EnumName<RerankStrategy>> enum_names(RerankStrategy) {
+  return kRerankStrategyNames;
+}
+inline bool is_pointwise(RerankStrategy s) {
+  return s != RerankStrategy::pairwise && s != RerankStrategy::listwise;
+}
+
+/// The reranker's configuration. Its field names are the CLI flags (`--k`, `--order-seed`,
+/// '_' written '-'), the keys of a run config's [rerank] and [strategies.<name>] tables and
+/// the keys of the JSON echoed into every output (core/config.hpp).
 struct RerankConfig {
-  /// pointwise-score | pointwise-likert | pointwise-yesno | pointwise-yesno-reasoning |
-  /// pairwise | listwise
-  std::string strategy = "pairwise";
-  /// Pairwise: all-pairs-copeland | all-pairs-bt | knockout | bubble | sort
-  std::string aggregate = "all-pairs-bt";
-  /// Pairwise: single | both | random
-  std::string orders = "both";
+  RerankStrategy strategy = RerankStrategy::pairwise;
+  PairAggregator aggregate = PairAggregator::all_pairs_bt;  ///< pairwise
+  PairOrders orders = PairOrders::both;                     ///< pairwise
   int k = 5;                     ///< rerank the top-k; the rest keep retrieval order
   std::uint64_t order_seed = 0;  ///< random presentation orders (combined with the query id)
   /// Template name (built-in) or path of a template file; empty: the strategy's built-in.
   std::string prompt;
   /// Pointwise direct score: "expected" (expected value over "0".."100") or "text" (parse a
   /// generated number).
-  std::string score_mode = "expected";
+  ScoreMode score_mode = ScoreMode::expected;
   /// Pointwise fusion weight: alpha * vlm + (1 - alpha) * retrieval (min-max over the top-k).
   double fusion_alpha = 1.0;
   /// Listwise: candidates per prompt (the image budget minus the query); 0: all k.
@@ -43,17 +64,39 @@ struct RerankConfig {
   /// Pairwise all-pairs-bt: regularisation (virtual wins and losses per candidate).
   double bt_regularization = 0.1;
   /// How a judgment's images are shown: separate | composite (one canvas, panels 1..N).
-  std::string layout = "separate";
+  ImageLayout layout = ImageLayout::separate;
   int composite_panel_px = 336;  ///< composite: side of each square panel
+
+  template <class Self, class Visit>
+  static void fields(Self& c, Visit&& v) {
+    v("strategy", c.strategy,
+      "pointwise-score | pointwise-likert | pointwise-yesno | pointwise-yesno-reasoning | pairwise | "
+      "listwise");
+    v("aggregate", c.aggregate, "Pairwise: all-pairs-copeland | all-pairs-bt | knockout | bubble | sort");
+    v("orders", c.orders, "Pairwise presentation orders: single | both | random");
+    v("k", c.k, "Rerank the top-k (the rest keep retrieval order)");
+    v("order_seed", c.order_seed, "Seed of random presentation orders");
+    v("prompt", c.prompt, "Prompt template: a built-in name or a .toml file (default: the strategy's)");
+    v("score_mode", c.score_mode, "Direct score: expected (over \"0\"..\"100\") or text");
+    v("fusion_alpha", c.fusion_alpha, "Pointwise: alpha * vlm + (1 - alpha) * retrieval");
+    v("listwise_window", c.listwise_window, "Listwise: candidates per prompt (0: all k)");
+    v("listwise_stride", c.listwise_stride, "Listwise: window step (0: half the window)");
+    v("bt_regularization", c.bt_regularization, "Bradley-Terry pseudo-wins per candidate");
+    v("layout", c.layout, "Images as separate images or one composite canvas (any judge)");
+    v("composite_panel_px", c.composite_panel_px, "Composite: side of each square panel");
+  }
 };
 
-/// The image layout `config` asks for (parsed).
+/// The image layout `config` asks for.
 ImageLayoutConfig image_layout_of(const RerankConfig& config);
 
 /// Checks names and ranges; throws Error(invalid_argument) naming the offending field.
 void validate(const RerankConfig& config);
-nlohmann::json to_json(const RerankConfig& config);
-/// Reads the keys present in `j` over the defaults; unknown keys throw Error(invalid_argument).
+inline nlohmann::json to_json(const RerankConfig& config) {
+  return config_to_json(config);
+}
+/// Reads the keys present in `j` over the defaults and validates; unknown keys throw
+/// Error(invalid_argument).
 RerankConfig rerank_config_from_json(const nlohmann::json& j);
 /// The template `config.prompt` names (or the strategy's built-in); checks it fits the strategy.
 PromptTemplate prompt_for(const RerankConfig& config);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "georank/core/config.hpp"
 #include "georank/vlm/vlm.hpp"
 
 namespace georank {
@@ -14,13 +15,24 @@ enum class ImageLayout {
               ///< that see one image at a time well (LLaVA-1.5)
 };
 
-/// Parses "separate" / "composite"; throws Error(invalid_argument) otherwise.
-ImageLayout parse_image_layout(const std::string& name);
-const char* to_string(ImageLayout layout) noexcept;
+inline constexpr EnumName<ImageLayout> kImageLayoutNames[] = {{ImageLayout::separate, "separate"},
+                                                              {ImageLayout::composite, "composite"}};
+inline std::span<const EnumName<ImageLayout>> enum_names(ImageLayout) {
+  return kImageLayoutNames;
+}
+inline const char* to_string(ImageLayout layout) noexcept {
+  return enum_name(layout).data();
+}
 
 struct ImageLayoutConfig {
   ImageLayout layout = ImageLayout::separate;
   int composite_panel_px = 336;  ///< side of each square panel on the composite canvas
+
+  template <class Self, class Visit>
+  static void fields(Self& c, Visit&& v) {
+    v("layout", c.layout, "Images as separate images or one composite canvas (any judge)");
+    v("composite_panel_px", c.composite_panel_px, "Composite: side of each square panel");
+  }
 };
 
 /// The request in the given layout. Separate: unchanged. Composite (a request with images):

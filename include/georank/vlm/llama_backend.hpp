@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "georank/core/config.hpp"
 #include "georank/core/error.hpp"
 #include "georank/vlm/vlm.hpp"
 
@@ -34,6 +35,23 @@ struct LlamaConfig {
   /// from-scratch reference the benchmark and tests compare against; results are the same):
   bool cache_images = true;    ///< encode each distinct image once per backend
   bool share_prefixes = true;  ///< decode common request prefixes once (prefix tree)
+
+  template <class Self, class Visit>
+  static void fields(Self& c, Visit&& v) {
+    v("model", c.model, "Text model GGUF");
+    v("mmproj", c.mmproj, "Multimodal projector GGUF");
+    v("chat_template", c.chat_template, "llama.cpp built-in chat template (default: the model's)");
+    v("n_ctx", c.n_ctx, "KV cells shared by a batch");
+    v("n_batch", c.n_batch, "Tokens per llama_decode call");
+    v("n_ubatch", c.n_ubatch, "Physical micro-batch (must hold the largest image's tokens)");
+    v("n_seq_max", c.n_seq_max, "Parallel sequences of a batch");
+    v("threads", c.threads, "CPU threads (0: all)");
+    v("n_gpu_layers", c.n_gpu_layers, "Layers offloaded to a GPU (-1: all)");
+    v("flash_attn", c.flash_attn, "Flash attention: -1 auto, 0 off, 1 on");
+    v("image_cache_bytes", c.image_cache_bytes, "Bound of the image-embedding cache in bytes");
+    v("cache_images", c.cache_images, "Encode each distinct image once");
+    v("share_prefixes", c.share_prefixes, "Decode common request prefixes once (prefix tree)");
+  }
 };
 
 /// A request that needs more KV cells than `LlamaConfig::n_ctx` (`--ctx-size` on the command

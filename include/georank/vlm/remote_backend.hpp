@@ -6,9 +6,24 @@
 #include <string>
 #include <vector>
 
+#include "georank/core/config.hpp"
 #include "georank/vlm/vlm.hpp"
 
 namespace georank {
+
+/// How answers are matched to choices (RemoteConfig::dialect).
+enum class RemoteDialect {
+  automatic,     ///< "auto": llama-server when the server's GET /props says so, else openai
+  llama_server,  ///< token ids from its /tokenize: the same answer tokens as the in-process backend
+  openai,        ///< token texts, any server
+};
+inline constexpr EnumName<RemoteDialect> kRemoteDialectNames[] = {
+    {RemoteDialect::automatic, "auto"},
+    {RemoteDialect::llama_server, "llama-server"},
+    {RemoteDialect::openai, "openai"}};
+inline std::span<const EnumName<RemoteDialect>> enum_names(RemoteDialect) {
+  return kRemoteDialectNames;
+}
 
 /// How to reach one or more OpenAI-compatible servers serving the same model.
 struct RemoteConfig {
@@ -17,16 +32,17 @@ struct RemoteConfig {
   std::vector<std::string> servers;
   /// Model name sent in every request; empty: the first id listed by the first server's
   /// `/v1/models`.
-  std::string model;
-  /// Sent as `Authorization: Bearer <api_key>` when not empty.
-  std::string api_key;
+  std::string server_model;
+  /// Environment variable holding the bearer token (used when `api_key` is empty).
+  std::string api_key_env = "GEORANK_API_KEY";
   /// Requests in flight at once per server (each one is a connection of its own).
   int max_in_flight = 4;
-  /// Per-request limit in seconds (connect, send and each read of the answer).
-  double timeout_s = 120.0;
+  /// Per-request limit in seconds (connect, send and each read of the answer). A server that
+  /// accepts but never answers costs at most (max_retries + 1) * timeout_s, not hours.
+  double timeout_s = 60.0;
   /// Retries after the first attempt on connection errors, timeouts, 429, 5xx, malformed
   /// JSON and answers without log-probabilities.
-  int max_retries = 3;
+  int max_retries = 2;
   /// Backoff before retry n (0-based): min(backoff_max_s, backoff_base_s * 2^n), times a
   /// random factor in [0.5, 1] (jitter). A 429's Retry-After is honoured up to backoff_max_s.
   double backoff_base_s = 0.5;
@@ -34,10 +50,24 @@ struct RemoteConfig {
   /// Alternatives requested per scored position (`top_logprobs`). Servers cap it (OpenAI and
   /// vLLM at 20 by default); a server that rejects the value is asked again with 20, then 5.
   int top_logprobs = 20;
-  /// How answers are matched to choices: "llama-server" (token ids from its /tokenize, the
-  /// same answer tokens as the in-process backend), "openai" (token texts, any server), or
-  /// "auto": llama-server when the server's GET /props says so, else openai.
-  std::string dialect = "auto";
+  RemoteDialect dialect = RemoteDialect::automatic;
+  /// Sent as `Authorization: Bearer <api_key>`; empty: the value of `api_key_env`, if set. A
+  /// secret: not a config field, so never written to outputs or logs.
+  std::string api_key;
+
+  template <class Self, class Visit>
+  static void fields(Self& c, Visit&& v) {
+    v("servers", c.servers, "OpenAI-compatible server URL(s) (llama-server, vLLM, SGLang, Ollama)");
+    v("server_model", c.server_model, "Model name for the server (default: its first model)");
+    v("api_key_env", c.api_key_env, "Environment variable holding the server's API key");
+    v("max_in_flight", c.max_in_flight, "Server: requests in flight at once per server");
+    v("timeout_s", c.timeout_s, "Server: seconds to wait for each answer");
+    v("max_retries", c.max_retries, "Server: retries after a timeout, connection error, 429 or 5xx");
+    v("backoff_base_s", c.backoff_base_s, "Server: first retry's backoff in seconds");
+    v("backoff_max_s", c.backoff_max_s, "Server: longest backoff in seconds");
+    v("top_logprobs", c.top_logprobs, "Server: alternatives asked per position (servers cap it)");
+    v("dialect", c.dialect, "auto, llama-server (token ids) or openai (token texts)");
+  }
 };
 
 /// Creates the remote backend. Nothing is contacted before the first `run()` or

@@ -72,6 +72,14 @@ struct VlmResponse {
 
 /// A VLM judge. Implementations: in-process llama.cpp (make_llama_backend) and
 /// OpenAI-compatible HTTP (make_remote_backend). Not thread-safe: use one per thread.
+/// What a backend says about itself, for people and for output notes.
+struct BackendInfo {
+  std::string model;       ///< the text model file (in-process) or the served model id (remote)
+  std::string model_name;  ///< the model's own name (GGUF general.name), empty when unknown
+  /// The model declares random weights (a georank fixture): its answers mean nothing.
+  bool random_weights = false;
+};
+
 class VlmBackend {
  public:
   virtual ~VlmBackend() = default;
@@ -84,6 +92,8 @@ class VlmBackend {
   [[nodiscard]] virtual JudgeIdentity identity() const = 0;
   /// "llama.cpp" / "remote" / "simulated".
   [[nodiscard]] virtual std::string name() const = 0;
+  /// The model it runs, as far as it knows without another request.
+  [[nodiscard]] virtual BackendInfo info() const { return {}; }
 };
 
 }  // namespace georank
