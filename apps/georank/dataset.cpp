@@ -21,8 +21,8 @@ const char* kind_name(DatasetIssue::Kind k) {
   return "?";
 }
 
-void run_check(const DatasetOptions& opts, const DatasetCheckOptions& check, bool as_json) {
-  const DatasetSpec spec = opts.spec();
+void run_check(const DatasetSpec& opts, const DatasetCheckOptions& check, bool as_json) {
+  const DatasetSpec spec = opts;
   const DatasetCheckReport r = check_dataset(spec, check);
   if (as_json) {
     nlohmann::json counts = nlohmann::json::array();
@@ -64,7 +64,7 @@ void add_dataset(CLI::App& app) {
       "check",
       "Count queries and tiles per city/split; list missing or unreadable files and malformed label lines");
   struct State {
-    DatasetOptions opts;
+    DatasetSpec opts;
     DatasetCheckOptions check;
     bool only_split = false;
     bool json = false;

@@ -58,7 +58,7 @@ class InterruptGuard {
 };
 
 struct EmbedCommand {
-  DatasetOptions dataset;
+  DatasetSpec dataset;
   std::string model;
   std::string card;
   std::string out_dir;
@@ -123,7 +123,7 @@ void run(const EmbedCommand& c) {
     const std::vector<PathArgument> inputs = {{"--model", c.model}, {"--card", c.card}};
     check_outputs(outputs, inputs);
   }
-  const DatasetSpec spec = c.dataset.spec();
+  const DatasetSpec spec = c.dataset;
   const Dataset ds = load_dataset(spec);
   const ModelCard card = resolve_model_card(c.model, c.card);
   const Encoder encoder(card, {.n_threads = c.threads, .batch_size = c.batch});

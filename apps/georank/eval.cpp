@@ -20,7 +20,7 @@ std::string pct(const std::optional<double>& v) {
 }
 
 struct EvalOptions {
-  DatasetOptions data;
+  DatasetSpec data;
   std::string rankings;
   std::vector<int> ks = {1, 3, 5, 10};
   std::vector<double> meters = {1, 5, 10, 25, 50};
@@ -28,7 +28,7 @@ struct EvalOptions {
 };
 
 void run_eval(const EvalOptions& o) {
-  const Dataset ds = load_dataset(o.data.spec());
+  const Dataset ds = load_dataset(o.data);
   const bool is_csv = o.rankings.size() > 4 && o.rankings.substr(o.rankings.size() - 4) == ".csv";
   std::vector<QueryRanking> rankings = is_csv ? read_candidates_csv(o.rankings) : read_rankings(o.rankings);
   if (ds.spec.subset > 0) {  // evaluate exactly the subset's queries
@@ -55,7 +55,7 @@ void run_eval(const EvalOptions& o) {
       log_warn("{}: not JSON; ignored", side);
     }
   }
-  if (std::filesystem::exists(std::filesystem::path(ds.spec.root) / "SYNTHETIC.json"))
+  if (std::filesystem::exists(std::filesystem::path(ds.spec.root()) / "SYNTHETIC.json"))
     m.notes.push_back(
         "synthetic dataset (georank fixtures dataset): these numbers say nothing about real-world accuracy");
   if (o.json) {

@@ -29,7 +29,7 @@ namespace {
 
 // The command's files and switches around the library's configs.
 struct RerankCommand {
-  DatasetOptions data;
+  DatasetSpec data;
   std::string candidates;
   std::string out;
   std::string cache;
@@ -97,7 +97,7 @@ void run(const RerankCommand& o) {
   }
   const PromptTemplate prompt = prompt_for(o.config);
   if (o.check_only) return;
-  const Dataset ds = load_dataset(o.data.spec());
+  const Dataset ds = load_dataset(o.data);
   const bool csv = o.candidates.ends_with(".csv");
   std::vector<QueryRanking> input = csv ? read_candidates_csv(o.candidates) : read_rankings(o.candidates);
   if (ds.spec.subset > 0)

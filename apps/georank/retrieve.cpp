@@ -17,7 +17,7 @@ namespace georank::cli {
 namespace {
 
 struct RetrieveOptions {
-  DatasetOptions data;
+  DatasetSpec data;
   RetrieveConfig config;
   std::string out;
   std::string import_csv;
@@ -40,7 +40,7 @@ void run_retrieve(RetrieveOptions& o) {
                                               {"--import-csv", o.import_csv}};
     check_outputs(with_sidecar("--out", o.out), inputs);
   }
-  const Dataset ds = load_dataset(o.data.spec());
+  const Dataset ds = load_dataset(o.data);
   o.config.persist_index = !o.no_persist;
   nlohmann::json meta;
   std::vector<QueryRanking> rankings;

@@ -165,11 +165,11 @@ void run_experiment(const std::string& config_path, bool dry_run) {
 
   // Metrics side by side.
   CLI::App parser{"dataset"};
-  DatasetOptions data;
+  DatasetSpec data;
   add_dataset_options(parser, data);
   std::vector<std::string> reversed(cfg.dataset_args.rbegin(), cfg.dataset_args.rend());
   parser.parse(reversed);
-  const Dataset ds = load_dataset(data.spec());
+  const Dataset ds = load_dataset(data);
   std::vector<Row> rows;
   const auto baseline =
       candidates.ends_with(".csv") ? read_candidates_csv(candidates) : read_rankings(candidates);

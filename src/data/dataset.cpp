@@ -9,16 +9,13 @@
 
 namespace georank {
 
-nlohmann::json to_json(const DatasetSpec& s) {
-  return {{"kind", s.kind},
-          {"root", s.root},
-          {"protocol", s.protocol},
-          {"split", s.split},
-          {"cities", s.cities},
-          {"labels", s.corrected_labels ? "corrected" : "original"},
-          {"m_per_px", s.original_m_per_px ? "original" : "corrected"},
-          {"subset", s.subset},
-          {"seed", s.seed}};
+std::string DatasetSpec::kind() const {
+  return dataset.substr(0, dataset.find(':'));
+}
+
+std::string DatasetSpec::root() const {
+  const auto colon = dataset.find(':');
+  return colon == std::string::npos ? std::string() : dataset.substr(colon + 1);
 }
 
 DatasetSpec parse_dataset_spec(const std::string& text) {
@@ -26,10 +23,9 @@ DatasetSpec parse_dataset_spec(const std::string& text) {
   if (colon == std::string::npos || colon + 1 == text.size())
     throw Error(ErrorKind::invalid_argument, "dataset '" + text + "': expected vigor:ROOT or manifest:DIR");
   DatasetSpec spec;
-  spec.kind = text.substr(0, colon);
-  spec.root = text.substr(colon + 1);
-  if (spec.kind != "vigor" && spec.kind != "manifest")
-    throw Error(ErrorKind::invalid_argument, "dataset '" + text + "': unknown kind '" + spec.kind +
+  spec.dataset = text;
+  if (spec.kind() != "vigor" && spec.kind() != "manifest")
+    throw Error(ErrorKind::invalid_argument, "dataset '" + text + "': unknown kind '" + spec.kind() +
                                                  "' (expected vigor:ROOT or manifest:DIR)");
   return spec;
 }
@@ -53,10 +49,10 @@ void Dataset::index() {
   query_by_id.clear();
   for (std::size_t i = 0; i < gallery.size(); ++i)
     if (!tile_by_id.emplace(gallery[i].id, i).second)
-      throw Error(ErrorKind::invalid_argument, spec.root + ": duplicate tile id '" + gallery[i].id + "'");
+      throw Error(ErrorKind::invalid_argument, spec.root() + ": duplicate tile id '" + gallery[i].id + "'");
   for (std::size_t i = 0; i < queries.size(); ++i)
     if (!query_by_id.emplace(queries[i].id, i).second)
-      throw Error(ErrorKind::invalid_argument, spec.root + ": duplicate query id '" + queries[i].id + "'");
+      throw Error(ErrorKind::invalid_argument, spec.root() + ": duplicate query id '" + queries[i].id + "'");
 }
 
 std::size_t Dataset::tile_index(const std::string& tile_id) const {
@@ -74,16 +70,11 @@ const Query& Dataset::query(const std::string& query_id) const {
 }
 
 Dataset load_dataset(const DatasetSpec& spec) {
+  (void)parse_dataset_spec(spec.dataset);  // names a malformed dataset string
   if (spec.subset < 0) throw Error(ErrorKind::invalid_argument, "--subset must be >= 0");
   data::Issues strict;
   Dataset ds;
-  if (spec.kind == "vigor") {
-    ds = data::read_vigor(spec, strict);
-  } else if (spec.kind == "manifest") {
-    ds = data::read_manifest(spec, strict);
-  } else {
-    throw Error(ErrorKind::invalid_argument, "unknown dataset kind '" + spec.kind + "' (vigor | manifest)");
-  }
+  ds = spec.kind() == "vigor" ? data::read_vigor(spec, strict) : data::read_manifest(spec, strict);
   ds.n_queries_total = ds.queries.size();
   if (spec.subset > 0) {
     const auto n_keep = static_cast<std::size_t>(spec.subset);

@@ -48,10 +48,10 @@ void check_file(const std::string& path, const DatasetCheckOptions& options,
 
 DatasetCheckReport check_dataset(const DatasetSpec& spec, const DatasetCheckOptions& options) {
   DatasetCheckReport report;
-  std::vector<std::string> splits = {spec.split};
-  if (spec.kind == "vigor" && options.all_splits) splits = {"train", "test"};
-  if (spec.kind != "vigor" && spec.kind != "manifest")
-    throw Error(ErrorKind::invalid_argument, "unknown dataset kind '" + spec.kind + "' (vigor | manifest)");
+  std::vector<DatasetSplit> splits = {spec.split};
+  if (spec.kind() == "vigor" && options.all_splits) splits = {DatasetSplit::train, DatasetSplit::test};
+  if (spec.kind() != "vigor" && spec.kind() != "manifest")
+    throw Error(ErrorKind::invalid_argument, "unknown dataset kind '" + spec.kind() + "' (vigor | manifest)");
 
   std::unordered_set<std::string> checked;
   for (const auto& split : splits) {
@@ -61,11 +61,11 @@ DatasetCheckReport check_dataset(const DatasetSpec& spec, const DatasetCheckOpti
     data::Issues sink(&report.issues);
     Dataset ds;
     try {
-      ds = spec.kind == "vigor" ? data::read_vigor(s, sink) : data::read_manifest(s, sink);
+      ds = spec.kind() == "vigor" ? data::read_vigor(s, sink) : data::read_manifest(s, sink);
     } catch (const Error& e) {
       // A split with no usable city at all is one issue of the report, not the end of it.
-      if (e.kind() != ErrorKind::not_found || spec.kind != "vigor" || splits.size() == 1) throw;
-      report.issues.push_back({DatasetIssue::Kind::missing, spec.root, e.what()});
+      if (e.kind() != ErrorKind::not_found || spec.kind() != "vigor" || splits.size() == 1) throw;
+      report.issues.push_back({DatasetIssue::Kind::missing, spec.root(), e.what()});
       continue;
     }
     std::map<std::string, DatasetCheckReport::Count> per_city;
@@ -76,7 +76,7 @@ DatasetCheckReport check_dataset(const DatasetSpec& spec, const DatasetCheckOpti
     for (const auto& t : ds.gallery) ++per_city[t.city].n_tiles;
     for (auto& [city, c] : per_city) {
       c.city = city;
-      c.split = spec.kind == "vigor" ? split : "";
+      c.split = spec.kind() == "vigor" ? std::string(enum_name(split)) : "";
       report.counts.push_back(c);
     }
     for (const auto& q : ds.queries)

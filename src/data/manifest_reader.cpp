@@ -58,8 +58,9 @@ std::optional<csv::Table> read_table(const fs::path& path, Issues& issues) {
 }  // namespace
 
 Dataset read_manifest(const DatasetSpec& spec, Issues& issues) {
-  const fs::path dir(spec.root);
-  if (!fs::is_directory(dir)) throw Error(ErrorKind::not_found, spec.root + ": manifest directory not found");
+  const fs::path dir(spec.root());
+  if (!fs::is_directory(dir))
+    throw Error(ErrorKind::not_found, spec.root() + ": manifest directory not found");
   Dataset ds;
   ds.spec = spec;
 

@@ -26,9 +26,9 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> protocol_cities(const DatasetSpec& spec) {
   std::vector<std::string> out;
-  if (spec.protocol == "same-area") {
+  if (spec.protocol == VigorProtocol::same_area) {
     for (auto c : vigor::kCities) out.emplace_back(c);
-  } else if (spec.split == "train") {
+  } else if (spec.split == DatasetSplit::train) {
     for (auto c : vigor::kCrossAreaTrain) out.emplace_back(c);
   } else {
     for (auto c : vigor::kCrossAreaTest) out.emplace_back(c);
@@ -37,9 +37,10 @@ std::vector<std::string> protocol_cities(const DatasetSpec& spec) {
 }
 
 std::string label_file_name(const DatasetSpec& spec) {
-  const std::string base =
-      spec.protocol == "same-area" ? "same_area_balanced_" + spec.split : std::string("pano_label_balanced");
-  return base + (spec.corrected_labels ? "__corrected.txt" : ".txt");
+  const std::string base = spec.protocol == VigorProtocol::same_area
+                               ? "same_area_balanced_" + std::string(enum_name(spec.split))
+                               : std::string("pano_label_balanced");
+  return base + (spec.labels == VigorLabels::corrected ? "__corrected.txt" : ".txt");
 }
 
 std::vector<std::string> tokens_of(const std::string& line) {
@@ -191,14 +192,9 @@ void Issues::add(DatasetIssue::Kind kind, const std::string& where, const std::s
 }
 
 Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
-  if (spec.protocol != "same-area" && spec.protocol != "cross-area")
-    throw Error(ErrorKind::invalid_argument,
-                "unknown VIGOR protocol '" + spec.protocol + "' (same-area | cross-area)");
-  if (spec.split != "train" && spec.split != "test")
-    throw Error(ErrorKind::invalid_argument, "unknown split '" + spec.split + "' (train | test)");
-  const fs::path root(spec.root);
+  const fs::path root(spec.root());
   if (!fs::is_directory(root))
-    throw Error(ErrorKind::not_found, spec.root + ": VIGOR root directory not found");
+    throw Error(ErrorKind::not_found, spec.root() + ": VIGOR root directory not found");
 
   std::vector<std::string> cities = spec.cities;
   if (cities.empty()) {
@@ -206,12 +202,13 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
       if (has_split_dir(root, c)) {
         cities.push_back(c);
       } else {
-        log_warn("{}: no splits/{} (or splits__corrected/{}) directory; city skipped", spec.root, c, c);
+        log_warn("{}: no splits/{} (or splits__corrected/{}) directory; city skipped", spec.root(), c, c);
       }
     }
     if (cities.empty())
       throw Error(ErrorKind::not_found,
-                  spec.root + ": none of the " + spec.protocol + " " + spec.split +
+                  spec.root() + ": none of the " + std::string(enum_name(spec.protocol)) + " " +
+                      std::string(enum_name(spec.split)) +
                       " cities has a splits/<City> (or splits__corrected/<City>) directory");
   }
 
@@ -221,13 +218,13 @@ Dataset read_vigor(const DatasetSpec& spec, Issues& issues) {
   for (const auto& city : cities) {
     const CityLayout layout = layout_of(root, city, issues);
     double m_per_px = vigor::kOriginalMPerPx;
-    if (!spec.original_m_per_px) {
+    if (spec.m_per_px == VigorResolution::corrected) {
       if (auto m = vigor::corrected_m_per_px(city)) {
         m_per_px = *m;
       } else {
         m_per_px = 0;
-        log_warn("{}: no corrected metres per pixel for city '{}'; metre-based values unavailable", spec.root,
-                 city);
+        log_warn("{}: no corrected metres per pixel for city '{}'; metre-based values unavailable",
+                 spec.root(), city);
       }
     }
 

@@ -125,7 +125,7 @@ TEST(RetrieveEval, MetricsOfRetrievedCandidatesMatchAnIndependentNumpyComputatio
   EXPECT_EQ(n, 12);
   std::ifstream meta_in(f.dir + "/candidates.meta.json");
   const json meta = json::parse(meta_in);
-  EXPECT_EQ(meta["dataset"]["kind"], "vigor");
+  EXPECT_TRUE(meta["dataset"]["dataset"].get<std::string>().starts_with("vigor:"));
   EXPECT_EQ(meta["dataset"]["protocol"], "cross-area");
   EXPECT_EQ(meta["k"], 10);
   EXPECT_EQ(meta["index"]["factory"], "Flat");

@@ -121,9 +121,9 @@ TEST(VigorNames, OffsetsPlaceTheCameraAtX320MinusD1AndY320PlusD0) {
 
 TEST(DatasetSpec, ParsesKindAndRootAndRejectsOthers) {
   const auto s = parse_dataset_spec("vigor:/data/VIGOR");
-  EXPECT_EQ(s.kind, "vigor");
-  EXPECT_EQ(s.root, "/data/VIGOR");
-  EXPECT_EQ(parse_dataset_spec("manifest:rel/dir").kind, "manifest");
+  EXPECT_EQ(s.kind(), "vigor");
+  EXPECT_EQ(s.root(), "/data/VIGOR");
+  EXPECT_EQ(parse_dataset_spec("manifest:rel/dir").kind(), "manifest");
   EXPECT_THROW(parse_dataset_spec("cvusa:/x"), Error);
   EXPECT_THROW(parse_dataset_spec("/data/VIGOR"), Error);
   EXPECT_THROW(parse_dataset_spec("vigor:"), Error);
@@ -161,21 +161,21 @@ INSTANTIATE_TEST_SUITE_P(BothTrees, VigorReader, ::testing::Values(false, true))
 TEST(VigorProtocols, SplitsCitiesLabelsAndResolutionFollowTheSpec) {
   const auto root = make_vigor("protocols", false);
   DatasetSpec spec = parse_dataset_spec("vigor:" + root);
-  spec.split = "train";
+  spec.split = DatasetSplit::train;
   auto train = load_dataset(spec);
   ASSERT_EQ(train.queries.size(), 1u);
   EXPECT_EQ(train.queries[0].city, "NewYork");
   EXPECT_DOUBLE_EQ(train.gallery[0].m_per_px, 0.113248);
 
-  spec.protocol = "same-area";
-  spec.split = "test";
+  spec.protocol = VigorProtocol::same_area;
+  spec.split = DatasetSplit::test;
   auto same_test = load_dataset(spec);  // both cities' galleries, Chicago's same-area test line
   EXPECT_EQ(same_test.queries.size(), 1u);
   EXPECT_EQ(same_test.gallery.size(), 5u);
 
   spec = parse_dataset_spec("vigor:" + root);
-  spec.corrected_labels = true;
-  spec.original_m_per_px = true;
+  spec.labels = VigorLabels::corrected;
+  spec.m_per_px = VigorResolution::original;
   auto corrected = load_dataset(spec);
   ASSERT_EQ(corrected.queries.size(), 1u);
   EXPECT_EQ(corrected.queries[0].positive.tile_id, kT2);
@@ -193,7 +193,7 @@ TEST(VigorProtocols, CorrectedLabelsAreAlsoFoundInSample4GeosSplitsCorrectedDire
   fs::rename(root / "splits/Chicago/pano_label_balanced__corrected.txt",
              root / "splits__corrected/Chicago/pano_label_balanced__corrected.txt");
   DatasetSpec spec = parse_dataset_spec("vigor:" + root.string());
-  spec.corrected_labels = true;
+  spec.labels = VigorLabels::corrected;
   const auto ds = load_dataset(spec);
   ASSERT_EQ(ds.queries.size(), 1u);
   EXPECT_EQ(ds.queries[0].positive.tile_id, kT2);
@@ -204,7 +204,7 @@ TEST(VigorProtocols, ATreeWithOnlySplitsCorrectedIsReadAndItsErrorsNameThatFolde
   const fs::path root = make_vigor("only_splits_corrected", true);
   fs::rename(root / "splits", root / "splits__corrected");
   DatasetSpec spec = parse_dataset_spec("vigor:" + root.string());
-  spec.corrected_labels = true;
+  spec.labels = VigorLabels::corrected;
   const auto ds = load_dataset(spec);
   ASSERT_EQ(ds.queries.size(), 1u);
   EXPECT_EQ(ds.gallery.size(), 4u);

@@ -15,8 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   georank::fuzz::write_file(dir / "queries.csv", parts[1]);
   georank::fuzz::write_file(dir / "labels.csv", parts[2]);
   georank::DatasetSpec spec;
-  spec.kind = "manifest";
-  spec.root = dir.string();
+  spec.dataset = "manifest:" + dir.string();
   try {
     georank::data::Issues strict;
     (void)georank::data::read_manifest(spec, strict);

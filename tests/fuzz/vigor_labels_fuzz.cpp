@@ -16,10 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::filesystem::create_directories(root / "Chicago" / "panorama");
   std::filesystem::create_directories(root / "Chicago" / "satellite");
   georank::DatasetSpec spec;
-  spec.kind = "vigor";
-  spec.root = root.string();
-  spec.protocol = "cross-area";
-  spec.split = "test";
+  spec.dataset = "vigor:" + root.string();
+  spec.protocol = georank::VigorProtocol::cross_area;
+  spec.split = georank::DatasetSplit::test;
   spec.cities = {"Chicago"};
   try {
     georank::data::Issues strict;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "georank/core/config.hpp"
 #include "georank/data/geo.hpp"
 
 namespace georank {
@@ -41,22 +42,67 @@ struct Query {
   std::string city;
 };
 
-/// Which data to read. Parsed from `--dataset vigor:ROOT | manifest:DIR` and the flags
-/// `--protocol`, `--split`, `--cities`, `--subset`, `--seed`, `--labels`, `--m-per-px`.
+/// VIGOR's two evaluation protocols.
+enum class VigorProtocol { same_area, cross_area };
+inline constexpr EnumName<VigorProtocol> kVigorProtocolNames[] = {{VigorProtocol::same_area, "same-area"},
+                                                                  {VigorProtocol::cross_area, "cross-area"}};
+inline std::span<const EnumName<VigorProtocol>> enum_names(VigorProtocol) {
+  return kVigorProtocolNames;
+}
+enum class DatasetSplit { train, test };
+inline constexpr EnumName<DatasetSplit> kDatasetSplitNames[] = {{DatasetSplit::train, "train"},
+                                                                {DatasetSplit::test, "test"}};
+inline std::span<const EnumName<DatasetSplit>> enum_names(DatasetSplit) {
+  return kDatasetSplitNames;
+}
+/// VIGOR's label files: the original ones or the "__corrected" ones.
+enum class VigorLabels { original, corrected };
+inline constexpr EnumName<VigorLabels> kVigorLabelsNames[] = {{VigorLabels::original, "original"},
+                                                              {VigorLabels::corrected, "corrected"}};
+inline std::span<const EnumName<VigorLabels>> enum_names(VigorLabels) {
+  return kVigorLabelsNames;
+}
+/// VIGOR's ground resolution: corrected per-city values, or the original 0.114 m/px.
+enum class VigorResolution { corrected, original };
+inline constexpr EnumName<VigorResolution> kVigorResolutionNames[] = {
+    {VigorResolution::corrected, "corrected"}, {VigorResolution::original, "original"}};
+inline std::span<const EnumName<VigorResolution>> enum_names(VigorResolution) {
+  return kVigorResolutionNames;
+}
+
+/// Which data to read: the dataset component's config (flags `--dataset`, `--protocol`, ...;
+/// a run config's [dataset] table).
 struct DatasetSpec {
-  std::string kind;  ///< "vigor" or "manifest"
-  std::string root;
-  std::string protocol = "cross-area";  ///< VIGOR: "same-area" or "cross-area"
-  std::string split = "test";           ///< "train" or "test"
-  std::vector<std::string> cities;      ///< empty: the protocol's cities for the split
-  bool corrected_labels = false;        ///< VIGOR: the "__corrected" label files
-  bool original_m_per_px = false;       ///< VIGOR: 0.114 m/px instead of per-city values
-  std::int64_t subset = 0;              ///< 0: all queries; else a deterministic subset
-  std::uint64_t seed = 0;               ///< subset seed
+  std::string dataset;  ///< "vigor:ROOT" or "manifest:DIR"
+  VigorProtocol protocol = VigorProtocol::cross_area;
+  DatasetSplit split = DatasetSplit::test;
+  std::vector<std::string> cities;  ///< empty: the protocol's cities for the split
+  std::int64_t subset = 0;          ///< 0: all queries; else a deterministic subset
+  std::uint64_t seed = 0;           ///< subset seed
+  VigorLabels labels = VigorLabels::original;
+  VigorResolution m_per_px = VigorResolution::corrected;
+
+  /// "vigor" or "manifest"; root: what follows the colon (parse_dataset_spec checks both).
+  [[nodiscard]] std::string kind() const;
+  [[nodiscard]] std::string root() const;
+
+  template <class Self, class Visit>
+  static void fields(Self& c, Visit&& v) {
+    v("dataset", c.dataset, "Dataset: vigor:ROOT or manifest:DIR");
+    v("protocol", c.protocol, "VIGOR protocol");
+    v("split", c.split, "Split");
+    v("cities", c.cities, "VIGOR cities (comma-separated; default: the protocol's cities)");
+    v("subset", c.subset, "Use a deterministic subset of N queries (0: all)");
+    v("seed", c.seed, "Seed of the query subset");
+    v("labels", c.labels, "VIGOR label files: original or corrected (\"__corrected\")");
+    v("m_per_px", c.m_per_px, "VIGOR ground resolution: corrected per-city values or original 0.114");
+  }
 };
 
 /// The spec as JSON (every field), as recorded in output sidecars and reports.
-nlohmann::json to_json(const DatasetSpec& spec);
+inline nlohmann::json to_json(const DatasetSpec& spec) {
+  return config_to_json(spec);
+}
 
 struct Dataset {
   DatasetSpec spec;
@@ -77,7 +123,7 @@ struct Dataset {
   void index();
 };
 
-/// Parses "vigor:ROOT" / "manifest:DIR" into kind and root (other fields keep defaults).
+/// A spec reading "vigor:ROOT" / "manifest:DIR" (other fields keep defaults).
 /// Throws Error(invalid_argument) for another prefix or an empty root.
 DatasetSpec parse_dataset_spec(const std::string& text);
 
