@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "common_flags.hpp"
+#include "config_flags.hpp"
 #include "dataset_options.hpp"
 #include "georank/core/error.hpp"
 #include "georank/core/log.hpp"
@@ -22,7 +23,6 @@ struct RetrieveOptions {
   std::string out;
   std::string import_csv;
   bool k_given = false;
-  bool no_persist = false;
   bool check_only = false;
 };
 
@@ -41,7 +41,6 @@ void run_retrieve(RetrieveOptions& o) {
     check_outputs(with_sidecar("--out", o.out), inputs);
   }
   const Dataset ds = load_dataset(o.data);
-  o.config.persist_index = !o.no_persist;
   nlohmann::json meta;
   std::vector<QueryRanking> rankings;
   if (!o.import_csv.empty()) {
@@ -93,23 +92,11 @@ void add_retrieve(CLI::App& app) {
       app.add_subcommand("retrieve", "Top-K aerial tiles per query from embeddings (FAISS), or import a CSV");
   auto o = std::make_shared<RetrieveOptions>();
   add_dataset_options(*cmd, o->data);
-  cmd->add_option("--query-embeddings", o->config.query_embeddings,
-                  "Query embeddings Q.npy (Q.ids beside it)")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--gallery-embeddings", o->config.gallery_embeddings,
-                  "Gallery embeddings G.npy (G.ids beside it)")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--k", o->config.k, "Candidates per query (at most the gallery size)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--index", o->config.index.factory,
-                  "FAISS factory string: Flat (exact), HNSW32, IVF1024,Flat, ...")
-      ->capture_default_str();
-  cmd->add_option("--search-params", o->config.index.search_params,
-                  "FAISS search parameters, e.g. nprobe=32");
-  add_threads_option(*cmd, o->config.index.n_threads, "Search threads (0: all cores)");
-  cmd->add_flag("--normalize", o->config.normalize, "L2-normalise embeddings first (cosine similarity)");
-  cmd->add_flag("--no-persist-index", o->no_persist, "Do not save/reuse a trained index next to G.npy");
+  auto flags = bind_flags(*cmd, o->config, {{"persist_index", "!--no-persist-index"}});
+  flags.at("query_embeddings")->check(CLI::ExistingFile);
+  flags.at("gallery_embeddings")->check(CLI::ExistingFile);
+  flags.at("k")->check(CLI::PositiveNumber);
+  flags.at("threads")->check(CLI::Range(0, kMaxThreads));
   cmd->add_option("--import-csv", o->import_csv,
                   "Import candidates from CSV (query_id,tile_id,score) instead")
       ->check(CLI::ExistingFile);

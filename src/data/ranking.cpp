@@ -171,4 +171,10 @@ void annotate(std::vector<QueryRanking>& rankings, const Dataset& dataset) {
   }
 }
 
+std::string meta_path_for(const std::string& rankings_path) {
+  std::filesystem::path p(rankings_path);
+  p.replace_extension(".meta.json");
+  return p.string();
+}
+
 }  // namespace georank

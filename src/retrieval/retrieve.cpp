@@ -152,12 +152,6 @@ std::string index_path_for(const std::string& gallery_npy, const std::string& fa
   return p.string();
 }
 
-std::string meta_path_for(const std::string& rankings_path) {
-  fs::path p(rankings_path);
-  p.replace_extension(".meta.json");
-  return p.string();
-}
-
 void write_retrieval_output(const std::vector<QueryRanking>& rankings, const json& meta,
                             const std::string& rankings_path) {
   write_rankings(rankings, rankings_path);

@@ -50,4 +50,7 @@ std::vector<QueryRanking> read_candidates_csv(const std::string& path);
 /// not know.
 void annotate(std::vector<QueryRanking>& rankings, const Dataset& dataset);
 
+/// The sidecar of a rankings file: "dir/candidates.jsonl" -> "dir/candidates.meta.json".
+std::string meta_path_for(const std::string& rankings_path);
+
 }  // namespace georank

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "georank/core/config.hpp"
 #include "georank/data/dataset.hpp"
 #include "georank/data/ranking.hpp"
 #include "georank/retrieval/index.hpp"
@@ -25,6 +26,20 @@ struct RetrieveConfig {
   /// embeddings and the selected rows are unchanged. (An exact index is a copy of G.npy and
   /// is always rebuilt from it.)
   bool persist_index = true;
+
+  /// The index settings are flat keys here (`index` is IndexConfig::factory).
+  template <class Self, class Visit>
+  static void fields(Self& c, Visit&& v) {
+    v("query_embeddings", c.query_embeddings, "Query embeddings Q.npy (Q.ids beside it)");
+    v("gallery_embeddings", c.gallery_embeddings, "Gallery embeddings G.npy (G.ids beside it)");
+    v("k", c.k, "Candidates per query (at most the gallery size)");
+    v("index", c.index.factory, "FAISS factory string: Flat (exact), HNSW32, IVF1024,Flat, ...");
+    v("search_params", c.index.search_params, "FAISS search parameters, e.g. nprobe=32");
+    v("threads", c.index.n_threads, "Search threads (0: all cores)");
+    v("blas_block_rows", c.index.blas_block_rows, "Exact search: gallery rows per BLAS block");
+    v("normalize", c.normalize, "L2-normalise embeddings first (cosine similarity)");
+    v("persist_index", c.persist_index, "Save/reuse a trained index next to G.npy");
+  }
 };
 
 struct RetrieveResult {
@@ -46,8 +61,5 @@ std::string index_path_for(const std::string& gallery_npy, const std::string& fa
 /// atomically (temporary file + rename). Throws Error(io).
 void write_retrieval_output(const std::vector<QueryRanking>& rankings, const nlohmann::json& meta,
                             const std::string& rankings_path);
-
-/// The sidecar of a rankings file: "dir/candidates.jsonl" -> "dir/candidates.meta.json".
-std::string meta_path_for(const std::string& rankings_path);
 
 }  // namespace georank
