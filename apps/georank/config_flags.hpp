@@ -44,7 +44,7 @@ CLI::Option* bind_one(CLI::App& cmd, const std::string& names, V& member, const 
             names, [&member, names](const std::string& text) { member = parse_enum<V>(text, names); }, help)
         ->check(CLI::IsMember(choices))
         ->default_str(std::string(enum_name(member)));
-  } else if constexpr (std::is_same_v<V, std::vector<std::string>>) {
+  } else if constexpr (config_detail::IsVector<V>::value) {
     return cmd.add_option(names, member, help)->delimiter(',');
   } else if constexpr (std::is_same_v<V, std::uint64_t> || std::is_same_v<V, std::int64_t>) {
     return cmd.add_option(names, member, help)

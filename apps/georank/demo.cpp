@@ -16,7 +16,7 @@
 #include "georank/fixtures/synthetic_vigor.hpp"
 #include "georank/fixtures/vlm_fixture.hpp"
 #include "georank/runtime/runtime.hpp"
-#include "run_config.hpp"
+#include "run.hpp"
 
 namespace georank::cli {
 namespace {
@@ -89,7 +89,7 @@ void run_demo(const DemoOptions& o) {
       << "[strategies.pointwise-likert]\nstrategy = \"pointwise-likert\"\n\n"
       << "[strategies.listwise]\nstrategy = \"listwise\"\n";
   }
-  run_experiment(toml);
+  run_config_file(toml);
   fmt::print(
       "\nWith real models: export Sample4Geo with scripts/export_sample4geo.py, take a LLaVA or Qwen-VL GGUF "
       "and\n"

@@ -1,52 +1,20 @@
-#include <atomic>
-#include <csignal>
 #include <memory>
 
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "config_flags.hpp"
 #include "dataset_options.hpp"
+#include "embed_progress.hpp"
 #include "exit_status.hpp"
 #include "georank/core/error.hpp"
 #include "georank/core/log.hpp"
 #include "georank/core/progress.hpp"
 #include "georank/data/dataset.hpp"
 #include "georank/retrieval/embed_dataset.hpp"
+#include "interrupt_guard.hpp"
 
 namespace georank::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_interrupt(int signal) {
-  // First signal: finish the running batch, keep the cache, exit. Second: default action.
-  if (g_stop.exchange(true)) {
-    std::signal(signal, SIG_DFL);
-    std::raise(signal);
-  }
-}
-
-// Installs the interrupt handlers for the lifetime of a run.
-class InterruptGuard {
- public:
-  InterruptGuard() {
-    g_stop = false;
-    old_int_ = std::signal(SIGINT, on_interrupt);
-    // A shell starts background jobs with SIGINT ignored; keep it that way.
-    if (old_int_ == SIG_IGN) std::signal(SIGINT, SIG_IGN);
-    old_term_ = std::signal(SIGTERM, on_interrupt);
-  }
-  ~InterruptGuard() {
-    std::signal(SIGINT, old_int_);
-    std::signal(SIGTERM, old_term_);
-  }
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-
- private:
-  void (*old_int_)(int) = SIG_DFL;
-  void (*old_term_)(int) = SIG_DFL;
-};
 
 struct EmbedCommand {
   DatasetSpec dataset;
@@ -65,22 +33,10 @@ void run(const EmbedCommand& c) {
     check_outputs(outputs, inputs);
   }
   const Dataset ds = load_dataset(c.dataset);
-  std::unique_ptr<ProgressBar> bar;
-  std::string bar_view;
-  EmbedStepHooks hooks;
-  hooks.stop = &g_stop;
-  hooks.on_progress = [&](const char* view, const EmbedProgress& p) {
-    if (bar_view != view) {
-      if (bar) bar->finish();
-      const std::size_t n = p.n_cached + p.n_to_encode;
-      if (p.n_cached > 0) log_info("{}: {} of {} images unchanged in the cache", view, p.n_cached, n);
-      bar = std::make_unique<ProgressBar>(view, p.n_to_encode);
-      bar_view = view;
-    }
-    bar->update(p.n_done);
-  };
+  EmbedProgressPrinter printer;
+  const EmbedStepHooks hooks = printer.hooks(interrupts.stop());
   const EmbedStepResult result = embed_dataset(ds, c.config, c.out_dir, hooks);
-  if (bar) bar->finish();
+  printer.finish();
   if (!result.complete) {
     log_warn("interrupted: {} images encoded and cached in this run; run the same command again to continue",
              result.n_encoded);

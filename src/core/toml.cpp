@@ -89,7 +89,10 @@ void write_table(std::ostream& out, const nlohmann::json& table, const std::stri
     quoted << toml::value<std::string>(k);
     return quoted.str();
   };
-  if (!name.empty()) out << "\n[" << name << "]\n";
+  // A table holding only tables needs no header of its own ([a.b] defines [a]); an empty one does.
+  bool has_values = table.empty();
+  for (const auto& [k, v] : table.items()) has_values = has_values || (!v.is_null() && !v.is_object());
+  if (!name.empty() && has_values) out << "\n[" << name << "]\n";
   for (const auto& [k, v] : table.items())
     if (!v.is_null() && !v.is_object()) {
       out << key(k) << " = ";

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <tuple>
 #include <vector>
@@ -128,11 +129,16 @@ TEST(RunCommand, EveryStepIsCheckedBeforeTheFirstOneRuns) {
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
       {"a strategy typo in the last section", "[strategies.bad]\nstrategy = \"pairwize\"\n", "pairwize"},
       {"an unknown key", "[strategies.bad]\nstrategy = \"pairwise\"\naggregat = \"sort\"\n", "aggregat"},
-      {"a value of the wrong type", "[strategies.bad]\nstrategy = \"pairwise\"\nk = \"ten\"\n", "--k"},
-      // A boolean is passed on, not dropped: to an option that takes a number it is an error.
-      {"a boolean for a number", "[strategies.bad]\nstrategy = \"pairwise\"\nk = false\n", "--k"},
+      {"a value of the wrong type", "[strategies.bad]\nstrategy = \"pairwise\"\nk = \"ten\"\n",
+       "k: expected an integer"},
+      // A boolean is not dropped: for a number it is an error.
+      {"a boolean for a number", "[strategies.bad]\nstrategy = \"pairwise\"\nk = false\n",
+       "k: expected an integer"},
       // Found by fuzzing: an empty list was an uncaught std::out_of_range (exit 1).
-      {"an empty list", "[strategies.bad]\nstrategy = \"pairwise\"\norders = []\n", "orders: an empty value"},
+      {"an empty list", "[strategies.bad]\nstrategy = \"pairwise\"\norders = []\n",
+       "orders: expected single"},
+      {"a check beyond the types", "[strategies.bad]\nstrategy = \"pairwise\"\nk = 0\n", "k must be >= 1"},
+      {"a judge key", "[strategies.bad]\nstrategy = \"pairwise\"\nmodel = \"/no/such.gguf\"\n", "model"},
   };
   for (const auto& [what, bad, named] : cases) {
     const std::string config = write_config(f, good + bad);
@@ -147,6 +153,71 @@ TEST(RunCommand, EveryStepIsCheckedBeforeTheFirstOneRuns) {
       EXPECT_FALSE(fs::exists(f.dir + "/out/reranked-good.jsonl")) << what << mode;
     }
   }
+}
+
+// The resolved config beside the outputs holds every setting: running it again writes the
+// same rankings, byte for byte, and it reads back as the same config.
+TEST(RunCommand, TheResolvedConfigReproducesTheRunByteForByte) {
+  const RunFixture f = make_fixture("run_resolved");
+  const std::string config = write_config(
+      f,
+      "[rerank]\njudge = \"simulated\"\njudge_accuracy = 0.7\nposition_bias = 0.2\nk = 4\n"
+      "no_progress = true\n\n[strategies.zz-bt]\nstrategy = \"pairwise\"\norders = \"random\"\n"
+      "order_seed = 11\n\n[strategies.aa-yesno]\nstrategy = \"pointwise-yesno\"\nfusion_alpha = 0.5\n");
+  const std::string cli = std::string(GEORANK_CLI_PATH) + " run --config ";
+  auto r = test::run_command(cli + test::shell_quote(config));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string resolved = f.dir + "/out/run.resolved.toml";
+  ASSERT_TRUE(fs::exists(resolved));
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  // Strategies keep the file's order, not the alphabet's.
+  const auto summary = nlohmann::json::parse(read(f.dir + "/out/summary.json"));
+  EXPECT_EQ(summary.at("rows").at(1).at("name"), "zz-bt");
+  EXPECT_EQ(summary.at("config").at("strategies").at("zz-bt").at("order_seed"), 11);
+  EXPECT_EQ(summary.at("config").at("strategies").at("aa-yesno").at("judge_accuracy"), 0.7);
+
+  r = test::run_command(cli + test::shell_quote(resolved) + " --out " + test::shell_quote(f.dir + "/again"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* name : {"reranked-zz-bt.jsonl", "reranked-aa-yesno.jsonl"}) {
+    const std::string first = read(f.dir + "/out/" + name);
+    EXPECT_FALSE(first.empty()) << name;
+    EXPECT_EQ(read(f.dir + "/again/" + name), first) << name;
+  }
+  // The rerun's resolved config differs only in `out`.
+  std::string again = read(f.dir + "/again/run.resolved.toml");
+  const std::string first = read(resolved);
+  EXPECT_NE(again.find("out = '" + f.dir + "/again'"), std::string::npos) << again;
+  again.replace(again.find(f.dir + "/again"), (f.dir + "/again").size(), f.dir + "/out");
+  EXPECT_EQ(again, first);
+}
+
+// A change the resolved config records changes the rankings: the test above can fail.
+TEST(RunCommand, AnotherSeedInTheResolvedConfigGivesOtherRankings) {
+  const RunFixture f = make_fixture("run_resolved_seed");
+  const std::string config =
+      write_config(f,
+                   "[rerank]\njudge = \"simulated\"\njudge_accuracy = 0.6\nk = 5\nno_progress = true\n\n"
+                   "[strategies.bt]\nstrategy = \"pairwise\"\norders = \"random\"\norder_seed = 1\n");
+  const std::string cli = std::string(GEORANK_CLI_PATH) + " run --config ";
+  ASSERT_EQ(test::run_command(cli + test::shell_quote(config)).exit_code, 0);
+  std::ifstream in(f.dir + "/out/run.resolved.toml");
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  const auto at = text.find("order_seed = 1\n");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, std::string("order_seed = 1").size(), "order_seed = 2");
+  std::ofstream(f.dir + "/other.toml") << text;
+  ASSERT_EQ(test::run_command(cli + test::shell_quote(f.dir + "/other.toml") + " --out " +
+                              test::shell_quote(f.dir + "/other"))
+                .exit_code,
+            0);
+  const auto read = [](const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+  EXPECT_NE(read(f.dir + "/other/reranked-bt.jsonl"), read(f.dir + "/out/reranked-bt.jsonl"));
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 /// the TOML sections of run configs (the same keys, read as JSON), and the CLI flags
 /// (apps/georank/config_flags.hpp: `--k`, `--score-mode`, ...: the field names, '_' as '-').
 ///
-/// Field types: bool, integers, double, std::string, std::vector<std::string>, enums with an
+/// Field types: bool, integers, double, std::string, std::vector of those, enums with an
 /// `enum_names(E)` overload found by ADL, and nested config structs (a JSON object / TOML table).
 
 #include <array>
@@ -97,9 +97,9 @@ void config_from_json(T& config, const nlohmann::json& j, const std::string& whe
 namespace config_detail {
 
 template <class V>
-struct IsStringVector : std::false_type {};
-template <>
-struct IsStringVector<std::vector<std::string>> : std::true_type {};
+struct IsVector : std::false_type {};
+template <class E>
+struct IsVector<std::vector<E>> : std::true_type {};
 
 template <class V>
 nlohmann::json value_to_json(const V& v) {
@@ -151,18 +151,16 @@ void value_from_json(V& out, const nlohmann::json& v, const std::string& where) 
   } else if constexpr (std::is_same_v<V, std::string>) {
     if (!v.is_string()) bad_value(where, v, "a string");
     out = v.get<std::string>();
-  } else if constexpr (IsStringVector<V>::value) {
-    // One string stands for a list of one.
-    if (v.is_string()) {
-      out = {v.get<std::string>()};
+  } else if constexpr (IsVector<V>::value) {
+    // One value stands for a list of one.
+    if (!v.is_array()) {
+      out.assign(1, {});
+      value_from_json(out[0], v, where);
       return;
     }
-    if (!v.is_array()) bad_value(where, v, "a list of strings");
-    out.clear();
-    for (const auto& item : v) {
-      if (!item.is_string()) bad_value(where, v, "a list of strings");
-      out.push_back(item.get<std::string>());
-    }
+    V items(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) value_from_json(items[i], v[i], where);
+    out = std::move(items);
   } else {
     static_assert(sizeof(V) == 0, "config field of an unsupported type");
   }

@@ -34,7 +34,7 @@ TomlDocument read_toml_file(const std::string& path);
 
 /// `value` (an object of scalars, arrays and objects; nulls are left out) as TOML text: scalar
 /// keys first, then each object as a [table] (nested objects as [a.b] tables), keys in the
-/// object's order.
+/// object's (sorted) order; a table holding only tables gets no header of its own.
 std::string to_toml(const nlohmann::json& value);
 
 }  // namespace georank

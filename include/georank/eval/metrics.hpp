@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "georank/core/config.hpp"
 #include "georank/data/dataset.hpp"
 #include "georank/data/ranking.hpp"
 
@@ -38,6 +39,12 @@ namespace georank {
 struct MetricsConfig {
   std::vector<int> ks = {1, 3, 5, 10};                        ///< R@k cut-offs
   std::vector<double> meter_thresholds = {1, 5, 10, 25, 50};  ///< metres
+
+  template <class Self, class Visit>
+  static void fields(Self& c, Visit&& v) {
+    v("ks", c.ks, "R@k cut-offs");
+    v("meter_thresholds", c.meter_thresholds, "Accuracy thresholds in metres");
+  }
 };
 
 /// What one query's list says; unknown outcomes are nullopt.

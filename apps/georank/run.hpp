@@ -1,0 +1,17 @@
+#pragma once
+// `georank run`, also driven by `georank demo`.
+
+#include <string>
+
+namespace georank::cli {
+
+struct RunOptions {
+  std::string out;       ///< replaces the config's `out` when not empty
+  bool dry_run = false;  ///< check every step, print the resolved config, run nothing
+};
+
+/// Runs the experiment a config file describes: prints the metrics table and writes
+/// OUT/summary.{json,md} and OUT/run.resolved.toml.
+void run_config_file(const std::string& config_path, const RunOptions& options = {});
+
+}  // namespace georank::cli
