@@ -158,6 +158,67 @@ void write_retrieval_output(const std::vector<QueryRanking>& rankings, const jso
   write_file_atomic(meta_path_for(rankings_path), meta.dump(2) + "\n");
 }
 
+namespace {
+
+// The persisted index of the gallery when its key (embeddings, selected rows, settings) is
+// unchanged, else a new one (saved when persisting). `file`/`reused` say which.
+VectorIndex gallery_index(const FloatMatrix& gallery, const std::vector<std::string>& tile_ids,
+                          const RetrieveConfig& cfg, std::string& file, bool& reused) {
+  reused = false;
+  if (cfg.index.factory == "Flat" || !cfg.persist_index) return VectorIndex::build(gallery, cfg.index);
+  file = index_path_for(cfg.gallery_embeddings, cfg.index.factory);
+  const std::string key =
+      key_of(cfg.gallery_embeddings, tile_ids, cfg.index) + (cfg.normalize ? "|norm" : "");
+  const std::string key_file = file + ".key";
+  std::string old_key;
+  if (fs::exists(file) && fs::exists(key_file)) std::getline(std::ifstream(key_file), old_key);
+  if (old_key == key) {
+    reused = true;
+    log_info("reusing index {}", file);
+    return VectorIndex::load(file, cfg.index);
+  }
+  VectorIndex index = VectorIndex::build(gallery, cfg.index);
+  index.save(file);
+  write_file_atomic(key_file, key + "\n");
+  return index;
+}
+
+// Search results as rankings in dataset query order.
+std::vector<QueryRanking> rankings_of(const SearchResult& res, const Dataset& ds) {
+  std::vector<QueryRanking> out;
+  for (std::size_t qi = 0; qi < res.n_queries; ++qi) {
+    QueryRanking r{ds.queries[qi].id, std::nullopt, {}};
+    for (std::size_t j = 0; j < res.k; ++j) {
+      const auto label = res.labels[qi * res.k + j];
+      if (label < 0) break;
+      RankedCandidate c;
+      c.tile_id = ds.gallery[static_cast<std::size_t>(label)].id;
+      c.score = res.scores[qi * res.k + j];
+      r.candidates.push_back(std::move(c));
+    }
+    out.push_back(std::move(r));
+  }
+  annotate(out, ds);
+  return out;
+}
+
+// The encoder fingerprint and random-weights flag the embeddings' sidecars name.
+void encoder_of(const json& q_info, const json& g_info, json& fingerprint, bool& random_weights) {
+  random_weights = false;
+  for (const auto* info : {&q_info, &g_info}) {
+    if (!info->contains("meta") || !(*info)["meta"].is_object()) continue;
+    const json& m = (*info)["meta"];
+    for (const char* key : {"model_fingerprint", "model_sha256", "fingerprint"})
+      if (m.contains(key) && fingerprint.is_null()) fingerprint = m[key];
+    if (fingerprint.is_null() && m.contains("model") && m["model"].is_object() &&
+        m["model"].contains("fingerprint"))
+      fingerprint = m["model"]["fingerprint"];
+    random_weights = random_weights || m.value("random_weights", false);
+  }
+}
+
+}  // namespace
+
 RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
   if (cfg.k == 0) throw Error(ErrorKind::invalid_argument, "--k must be >= 1");
   const auto t0 = std::chrono::steady_clock::now();
@@ -192,59 +253,19 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
         s);
   }
 
-  std::optional<VectorIndex> index;
   std::string index_file;
   bool reused = false;
-  if (cfg.index.factory != "Flat" && cfg.persist_index) {
-    index_file = index_path_for(cfg.gallery_embeddings, cfg.index.factory);
-    const std::string key =
-        key_of(cfg.gallery_embeddings, tile_ids, cfg.index) + (cfg.normalize ? "|norm" : "");
-    const std::string key_file = index_file + ".key";
-    std::string old_key;
-    if (fs::exists(index_file) && fs::exists(key_file)) std::getline(std::ifstream(key_file), old_key);
-    if (old_key == key) {
-      index = VectorIndex::load(index_file, cfg.index);
-      reused = true;
-      log_info("reusing index {}", index_file);
-    } else {
-      index = VectorIndex::build(gallery, cfg.index);
-      index->save(index_file);
-      write_file_atomic(key_file, key + "\n");
-    }
-  } else {
-    index = VectorIndex::build(gallery, cfg.index);
-  }
+  const VectorIndex index = gallery_index(gallery, tile_ids, cfg, index_file, reused);
   const auto t1 = std::chrono::steady_clock::now();
-  const SearchResult res = index->search(queries, k);
+  const SearchResult res = index.search(queries, k);
   const auto t2 = std::chrono::steady_clock::now();
 
   RetrieveResult out;
-  for (std::size_t qi = 0; qi < res.n_queries; ++qi) {
-    QueryRanking r{ds.queries[qi].id, std::nullopt, {}};
-    for (std::size_t j = 0; j < res.k; ++j) {
-      const auto label = res.labels[qi * res.k + j];
-      if (label < 0) break;
-      RankedCandidate c;
-      c.tile_id = ds.gallery[static_cast<std::size_t>(label)].id;
-      c.score = res.scores[qi * res.k + j];
-      r.candidates.push_back(std::move(c));
-    }
-    out.rankings.push_back(std::move(r));
-  }
-  annotate(out.rankings, ds);
+  out.rankings = rankings_of(res, ds);
 
   json fingerprint;
   bool random_weights = false;
-  for (const auto* info : {&q_info, &g_info}) {
-    if (!info->contains("meta") || !(*info)["meta"].is_object()) continue;
-    const json& m = (*info)["meta"];
-    for (const char* key : {"model_fingerprint", "model_sha256", "fingerprint"})
-      if (m.contains(key) && fingerprint.is_null()) fingerprint = m[key];
-    if (fingerprint.is_null() && m.contains("model") && m["model"].is_object() &&
-        m["model"].contains("fingerprint"))
-      fingerprint = m["model"]["fingerprint"];
-    random_weights = random_weights || m.value("random_weights", false);
-  }
+  encoder_of(q_info, g_info, fingerprint, random_weights);
   out.meta = {{"kind", "retrieval"},
               {"dataset", to_json(ds.spec)},
               {"n_queries", ds.queries.size()},
@@ -255,12 +276,13 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
               {"k_requested", cfg.k},
               {"index",
                {{"factory", cfg.index.factory},
-                {"exact", index->exact()},
+                {"exact", index.exact()},
                 {"search_params", cfg.index.search_params},
                 {"threads", cfg.index.n_threads},
                 {"file", index_file.empty() ? json() : json(index_file)},
                 {"reused", reused}}},
               {"normalize", cfg.normalize},
+              {"config", config_to_json(cfg)},
               {"query_embeddings", q_info},
               {"gallery_embeddings", g_info},
               {"model_fingerprint", fingerprint},
