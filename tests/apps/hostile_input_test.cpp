@@ -251,8 +251,11 @@ TEST(HostileInput, CandidatesOutOfScoreOrderOrWithoutScoresAreUsedInFileOrderWit
   EXPECT_THAT(r.err, HasSubstr(edited + ": 1 candidates have no score (null or absent)"));
   // The file's order is the retrieval rank.
   const auto reranked = read_rankings(out);
-  for (const auto& c : reranked[0].candidates)
-    if (c.tile_id == rankings[0].candidates[0].tile_id) EXPECT_EQ(c.baseline_rank, 0);
+  for (const auto& c : reranked[0].candidates) {
+    if (c.tile_id == rankings[0].candidates[0].tile_id) {
+      EXPECT_EQ(c.baseline_rank, 0);
+    }
+  }
   r = georank("rerank" + w.data + " --candidates " + w.candidates +
               " --judge simulated --strategy pairwise --k 3 --out " + w.dir + "/plain-reranked.jsonl");
   ASSERT_EQ(r.exit_code, 0) << r.err;

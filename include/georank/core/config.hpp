@@ -192,7 +192,10 @@ nlohmann::json config_to_json(const T& config) {
 template <ConfigStruct T>
 void config_from_json(T& config, const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) config_detail::bad_value(where, j, "a table of settings");
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Named references, not structured bindings: clang 14 cannot capture those.
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     const std::string k = config_detail::key_of(key);
     bool found = false;
     T::fields(config, [&](const char* name, auto& member, const char*) {
