@@ -53,7 +53,7 @@ RerankRunResult rerank_all(std::span<const QueryRanking> input, const RerankImag
   for (const QueryRanking& q : input) {
     JudgeImages ji;
     ji.query = images.query(q);
-    ji.layout = image_layout_of(config);
+    ji.layout = config.images;
     const std::size_t k = std::min(static_cast<std::size_t>(config.k), q.candidates.size());
     for (std::size_t i = 0; i < k; ++i) ji.candidates.push_back(images.tile(q.candidates[i]));
     result.rankings.push_back(rerank_query(q, ji, config, prompt, judge, &result.stats));

@@ -55,13 +55,7 @@ void validate(const RerankConfig& c) {
     throw Error(ErrorKind::invalid_argument, "listwise_window must be 0 (all k) or >= 2");
   if (c.listwise_stride < 0) throw Error(ErrorKind::invalid_argument, "listwise_stride must be >= 0");
   if (!(c.bt_regularization > 0)) throw Error(ErrorKind::invalid_argument, "bt_regularization must be > 0");
-  if (c.composite_panel_px < 16 || c.composite_panel_px > 4096)
-    throw Error(ErrorKind::invalid_argument,
-                fmt::format("composite_panel_px must be in 16..4096 (got {})", c.composite_panel_px));
-}
-
-ImageLayoutConfig image_layout_of(const RerankConfig& c) {
-  return {c.layout, c.composite_panel_px};
+  validate(c.images);
 }
 
 RerankConfig rerank_config_from_json(const nlohmann::json& j) {

@@ -8,11 +8,15 @@
 
 namespace georank {
 
-VlmRequest apply_image_layout(VlmRequest request, const ImageLayoutConfig& config) {
-  if (config.layout == ImageLayout::separate || request.images.empty()) return request;
+void validate(const ImageLayoutConfig& config) {
   if (config.composite_panel_px < 16 || config.composite_panel_px > 4096)
     throw Error(ErrorKind::invalid_argument,
                 "composite_panel_px must be in 16..4096, got " + std::to_string(config.composite_panel_px));
+}
+
+VlmRequest apply_image_layout(VlmRequest request, const ImageLayoutConfig& config) {
+  if (config.layout == ImageLayout::separate || request.images.empty()) return request;
+  validate(config);
   std::vector<const Image*> images;
   for (const auto& img : request.images) {
     if (!img) throw Error(ErrorKind::invalid_argument, "a request image is missing");

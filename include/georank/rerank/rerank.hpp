@@ -63,9 +63,9 @@ struct RerankConfig {
   int listwise_stride = 0;
   /// Pairwise all-pairs-bt: regularisation (virtual wins and losses per candidate).
   double bt_regularization = 0.1;
-  /// How a judgment's images are shown: separate | composite (one canvas, panels 1..N).
-  ImageLayout layout = ImageLayout::separate;
-  int composite_panel_px = 336;  ///< composite: side of each square panel
+  /// How a judgment's images are shown (flat keys `layout`, `composite_panel_px`): separate,
+  /// or one composite canvas with panels 1..N.
+  ImageLayoutConfig images;
 
   template <class Self, class Visit>
   static void fields(Self& c, Visit&& v) {
@@ -82,13 +82,9 @@ struct RerankConfig {
     v("listwise_window", c.listwise_window, "Listwise: candidates per prompt (0: all k)");
     v("listwise_stride", c.listwise_stride, "Listwise: window step (0: half the window)");
     v("bt_regularization", c.bt_regularization, "Bradley-Terry pseudo-wins per candidate");
-    v("layout", c.layout, "Images as separate images or one composite canvas (any judge)");
-    v("composite_panel_px", c.composite_panel_px, "Composite: side of each square panel");
+    ImageLayoutConfig::fields(c.images, v);
   }
 };
-
-/// The image layout `config` asks for.
-ImageLayoutConfig image_layout_of(const RerankConfig& config);
 
 /// Checks names and ranges; throws Error(invalid_argument) naming the offending field.
 void validate(const RerankConfig& config);

@@ -35,6 +35,9 @@ struct ImageLayoutConfig {
   }
 };
 
+/// Checks the panel size (16..4096 pixels); throws Error(invalid_argument) naming it.
+void validate(const ImageLayoutConfig& config);
+
 /// The request in the given layout. Separate: unchanged. Composite (a request with images):
 /// its images on one canvas (composite_canvas), the first media marker followed by "panel 1"
 /// and marker k replaced by "panel k", through the messages in order (or the raw prompt).
