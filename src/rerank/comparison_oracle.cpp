@@ -74,4 +74,16 @@ std::vector<double> ComparisonOracle::compare(std::span<const std::pair<int, int
   return out;
 }
 
+PairJudgment ComparisonOracle::compare_shown(int first, int second) {
+  if (first == second) throw Error(ErrorKind::invalid_argument, "comparison of a candidate with itself");
+  const std::pair<int, int> shown{first, second};
+  std::vector<PairJudgment> got = judge_.judge(std::span(&shown, 1));
+  if (got.size() != 1)
+    throw Error(ErrorKind::backend,
+                fmt::format("pair judge returned {} judgments for 1 comparison", got.size()));
+  ++n_rounds_;
+  judgments_.push_back(got.front());
+  return got.front();
+}
+
 }  // namespace georank

@@ -97,6 +97,25 @@ AggregateResult bubble(int n, ComparisonOracle& oracle) {
   return {list, score, "position"};
 }
 
+AggregateResult selection(int n, int top, ComparisonOracle& oracle) {
+  std::vector<int> list(n);
+  std::iota(list.begin(), list.end(), 0);
+  for (int i = 0; i < std::min(top, n - 1); ++i) {
+    int best = i;
+    for (int j = i + 1; j < n; ++j) {
+      // The challenger wins only on a clear answer for it; the current best is shown first.
+      const double p_best = oracle.orders() == PairOrders::single
+                                ? oracle.compare_shown(list[best], list[j]).p_first
+                                : oracle.compare(std::vector<std::pair<int, int>>{{list[best], list[j]}})[0];
+      if (p_best < 0.5) best = j;
+    }
+    std::swap(list[i], list[best]);
+  }
+  std::vector<double> score(n);
+  for (int pos = 0; pos < n; ++pos) score[list[pos]] = n - pos;
+  return {list, score, "position"};
+}
+
 AggregateResult merge_sort(int n, ComparisonOracle& oracle) {
   std::vector<std::vector<int>> runs;
   for (int i = 0; i < n; ++i) runs.push_back({i});
@@ -178,7 +197,7 @@ std::vector<double> bradley_terry(const std::vector<std::vector<double>>& wins,
 }
 
 AggregateResult aggregate_pairwise(PairAggregator aggregator, int n, ComparisonOracle& oracle,
-                                   const BradleyTerryOptions& bt_options) {
+                                   const BradleyTerryOptions& bt_options, int selection_top) {
   if (n < 0) throw Error(ErrorKind::invalid_argument, "negative candidate count");
   switch (aggregator) {
     case PairAggregator::all_pairs_copeland: return copeland(n, oracle);
@@ -186,6 +205,9 @@ AggregateResult aggregate_pairwise(PairAggregator aggregator, int n, ComparisonO
     case PairAggregator::knockout: return knockout(n, oracle);
     case PairAggregator::bubble: return bubble(n, oracle);
     case PairAggregator::sort: return merge_sort(n, oracle);
+    case PairAggregator::selection:
+      if (selection_top < 1) throw Error(ErrorKind::invalid_argument, "selection: top must be >= 1");
+      return selection(n, selection_top, oracle);
   }
   throw Error(ErrorKind::invalid_argument, "unknown pairwise aggregator");
 }

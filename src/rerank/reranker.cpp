@@ -48,6 +48,7 @@ QueryRanking assemble(const QueryRanking& input, int k, const AggregateResult& r
 
 void validate(const RerankConfig& c) {
   if (c.k < 1) throw Error(ErrorKind::invalid_argument, fmt::format("k must be >= 1 (got {})", c.k));
+  if (c.top < 1) throw Error(ErrorKind::invalid_argument, fmt::format("top must be >= 1 (got {})", c.top));
   if (!(c.fusion_alpha >= 0 && c.fusion_alpha <= 1))
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("fusion_alpha must be in [0, 1] (got {})", c.fusion_alpha));
@@ -90,7 +91,7 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
     const std::uint64_t seed = mix_seed(config.order_seed, hash_text(input.query_id));
     ComparisonOracle oracle(*judges.pair, config.orders, seed);
     result = aggregate_pairwise(config.aggregate, k, oracle,
-                                BradleyTerryOptions{.regularization = config.bt_regularization});
+                                BradleyTerryOptions{.regularization = config.bt_regularization}, config.top);
     for (auto& e : evidence) {
       e["aggregate"] = enum_name(config.aggregate);
       e["orders"] = enum_name(config.orders);

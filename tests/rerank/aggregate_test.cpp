@@ -151,5 +151,49 @@ TEST(ComparisonOracleOrders, RandomOrdersAreSeededAndAPairIsNeverAskedTwice) {
   EXPECT_LT(flipped, 25);
 }
 
+// The reference paper's pairwise protocol, worked by hand: K = 5, top 3. Strengths 1, 5, 3,
+// 9, 4 (candidate 3 best); the judge answers for the stronger one, except that the comparison
+// of candidates 2 and 4 comes back unparsed, which keeps the current best (candidate 2).
+TEST(PairwiseAggregators, SelectionReproducesThePapersComparisonSequenceCallByCall) {
+  class Scripted : public PairJudge {
+   public:
+    std::vector<PairJudgment> judge(std::span<const std::pair<int, int>> presented) override {
+      calls.emplace_back(presented.begin(), presented.end());
+      std::vector<PairJudgment> out;
+      for (const auto& [a, b] : presented) {
+        if (a == 2 && b == 4) {
+          out.push_back({a, b, 0.5, 0.0, false});
+        } else {
+          out.push_back({a, b, s[a] > s[b] ? 0.9 : 0.1, 1.0, true});
+        }
+      }
+      return out;
+    }
+    std::vector<double> s = {1, 5, 3, 9, 4};
+    std::vector<std::vector<std::pair<int, int>>> calls;
+  } judge;
+  ComparisonOracle oracle(judge, PairOrders::single);
+  const auto r = aggregate_pairwise(PairAggregator::selection, 5, oracle, {}, 3);
+  // Round 0: 0 loses to 1, 1 beats 2, 1 loses to 3, 3 beats 4; 3 swaps into place 0 -> [3 1 2 0 4].
+  // Round 1: 1 beats 2 (asked again), 0 and 4. Round 2: 2 beats 0; 2 vs 4 unparsed: 2 stays.
+  const std::vector<std::pair<int, int>> expected = {{0, 1}, {1, 2}, {1, 3}, {3, 4}, {1, 2},
+                                                     {1, 0}, {1, 4}, {2, 0}, {2, 4}};
+  ASSERT_EQ(judge.calls.size(), expected.size());  // 3K - 6 sequential calls
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(judge.calls[i].size(), 1u) << "call " << i;
+    EXPECT_EQ(judge.calls[i][0], expected[i]) << "call " << i;
+  }
+  EXPECT_EQ(r.order, (std::vector<int>{3, 1, 2, 0, 4}));
+  EXPECT_EQ(oracle.n_rounds(), 9);
+  EXPECT_EQ(oracle.judgments().size(), 9u);
+
+  // K = 10: 3K - 6 = 24 calls; the true top 3 come first with an always-right judge.
+  StrengthJudge strong({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  ComparisonOracle o10(strong, PairOrders::single);
+  const auto r10 = aggregate_pairwise(PairAggregator::selection, 10, o10, {}, 3);
+  EXPECT_EQ(strong.calls, 24);
+  EXPECT_EQ(std::vector<int>(r10.order.begin(), r10.order.begin() + 3), (std::vector<int>{9, 8, 7}));
+}
+
 }  // namespace
 }  // namespace georank

@@ -28,6 +28,13 @@ enum class PairAggregator {
   knockout,            ///< single elimination seeded by retrieval rank: n-1 comparisons
   bubble,              ///< one PRP-style pass from the bottom: n-1 comparisons, finds the top-1
   sort,                ///< full merge sort with the oracle as comparator
+  /// Partial selection sort for the top N (the reference paper's protocol): for each position
+  /// i < N, the current best (initially candidate i) meets every later candidate in turn and
+  /// the challenger takes its place only when it wins; the best then swaps into position i.
+  /// With `single` orders the current best is always shown first and every comparison is its
+  /// own judge call, (n-1) + ... + (n-N) of them (3n-6 for N = 3): a tie or an unparsed answer
+  /// keeps the current best.
+  selection,
 };
 
 inline constexpr EnumName<PairOrders> kPairOrdersNames[] = {
@@ -40,7 +47,8 @@ inline constexpr EnumName<PairAggregator> kPairAggregatorNames[] = {
     {PairAggregator::all_pairs_bt, "all-pairs-bt"},
     {PairAggregator::knockout, "knockout"},
     {PairAggregator::bubble, "bubble"},
-    {PairAggregator::sort, "sort"}};
+    {PairAggregator::sort, "sort"},
+    {PairAggregator::selection, "selection"}};
 inline std::span<const EnumName<PairAggregator>> enum_names(PairAggregator) {
   return kPairAggregatorNames;
 }
@@ -59,6 +67,9 @@ class ComparisonOracle {
   ComparisonOracle(PairJudge& judge, PairOrders orders, std::uint64_t seed = 0);
   /// P(pairs[i].first beats pairs[i].second), in [0, 1].
   std::vector<double> compare(std::span<const std::pair<int, int>> pairs);
+  /// One comparison shown exactly as given (`first` first), as its own judge call whatever the
+  /// order policy, answered afresh even if the pair was answered before: the judgment.
+  PairJudgment compare_shown(int first, int second);
   /// Every judgment made, in the order made (both orders appear separately).
   [[nodiscard]] const std::vector<PairJudgment>& judgments() const { return judgments_; }
   [[nodiscard]] int n_rounds() const { return n_rounds_; }
@@ -93,9 +104,9 @@ std::vector<double> bradley_terry(const std::vector<std::vector<double>>& wins,
                                   const BradleyTerryOptions& options = {});
 
 /// Runs a pairwise aggregator over n candidates. Each round's comparisons go to the oracle in
-/// one compare() call.
+/// one compare() call. `selection_top` is the N of `selection`.
 AggregateResult aggregate_pairwise(PairAggregator aggregator, int n, ComparisonOracle& oracle,
-                                   const BradleyTerryOptions& bt = {});
+                                   const BradleyTerryOptions& bt = {}, int selection_top = 3);
 
 /// Pointwise ranking: fused = alpha * vlm + (1 - alpha) * retrieval_minmax, where `vlm` is in
 /// [0, 1] (NaN: unparsed) and retrieval scores are min-max normalised over the n candidates.

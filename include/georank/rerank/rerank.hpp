@@ -49,6 +49,7 @@ struct RerankConfig {
   PairAggregator aggregate = PairAggregator::all_pairs_bt;  ///< pairwise
   PairOrders orders = PairOrders::both;                     ///< pairwise
   int k = 5;                     ///< rerank the top-k; the rest keep retrieval order
+  int top = 3;                   ///< pairwise selection: positions found (the paper's top 3)
   std::uint64_t order_seed = 0;  ///< random presentation orders (combined with the query id)
   /// Template name (built-in) or path of a template file; empty: the strategy's built-in.
   std::string prompt;
@@ -72,9 +73,11 @@ struct RerankConfig {
     v("strategy", c.strategy,
       "pointwise-score | pointwise-likert | pointwise-yesno | pointwise-yesno-reasoning | pairwise | "
       "listwise");
-    v("aggregate", c.aggregate, "Pairwise: all-pairs-copeland | all-pairs-bt | knockout | bubble | sort");
+    v("aggregate", c.aggregate,
+      "Pairwise: all-pairs-copeland | all-pairs-bt | knockout | bubble | sort | selection");
     v("orders", c.orders, "Pairwise presentation orders: single | both | random");
     v("k", c.k, "Rerank the top-k (the rest keep retrieval order)");
+    v("top", c.top, "Pairwise selection: how many top positions to select (the paper: 3)");
     v("order_seed", c.order_seed, "Seed of random presentation orders");
     v("prompt", c.prompt, "Prompt template: a built-in name or a .toml file (default: the strategy's)");
     v("score_mode", c.score_mode, "Direct score: expected (over \"0\"..\"100\") or text");
