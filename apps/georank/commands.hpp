@@ -19,5 +19,6 @@ void add_embed(CLI::App& app);
 void add_simulate(CLI::App& app);
 void add_rerank(CLI::App& app);
 void add_run(CLI::App& app);
+void add_report(CLI::App& app);
 
 }  // namespace georank::cli

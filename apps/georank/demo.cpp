@@ -16,6 +16,7 @@
 #include "georank/fixtures/synthetic_vigor.hpp"
 #include "georank/fixtures/vlm_fixture.hpp"
 #include "georank/runtime/runtime.hpp"
+#include "report.hpp"
 #include "run.hpp"
 
 namespace georank::cli {
@@ -89,7 +90,11 @@ void run_demo(const DemoOptions& o) {
       << "[strategies.pointwise-likert]\nstrategy = \"pointwise-likert\"\n\n"
       << "[strategies.listwise]\nstrategy = \"listwise\"\n";
   }
-  run_config_file(toml);
+  run_config_file(toml, {.report = false});
+  ReportConfig report;
+  report.out = (out / "report").string();
+  fmt::print("\n");
+  report_run((out / "run").string(), report);
   fmt::print(
       "\nWith real models: export Sample4Geo with scripts/export_sample4geo.py, take a LLaVA or Qwen-VL GGUF "
       "and\n"

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   cli::add_rerank(app);
   cli::add_simulate(app);
   cli::add_run(app);
+  cli::add_report(app);
   try {
     std::string parent;
     if (const char* word = unknown_subcommand(app, argc, argv, parent)) {

@@ -13,6 +13,7 @@
 #include "georank/eval/experiment.hpp"
 #include "georank/fixtures/simulation.hpp"
 #include "interrupt_guard.hpp"
+#include "report.hpp"
 #include "rerank_progress.hpp"
 #include "run.hpp"
 
@@ -45,6 +46,7 @@ void run_config_file(const std::string& config_path, const RunOptions& options) 
     fmt::print("NOTE: random-weight models / synthetic data: these numbers mean nothing.\n");
   const ExperimentPaths paths = experiment_paths(cfg);
   fmt::print("wrote {}, {} and {}\n", paths.summary_json, paths.summary_md, paths.resolved_toml);
+  if (options.report) report_run(cfg.out);
 }
 
 void add_run(CLI::App& app) {
@@ -59,6 +61,7 @@ void add_run(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", options->out, "Output folder instead of the config's `out`");
   cmd->add_flag("--dry-run", options->dry_run, "Check every step, print the resolved config and stop");
+  cmd->add_flag("!--no-report", options->report, "Do not write OUT/report (georank report does it later)");
   cmd->callback([path, options] { run_config_file(*path, *options); });
 }
 

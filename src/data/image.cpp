@@ -121,13 +121,17 @@ void write_png(const Image& image, const std::string& path) {
   write_atomically(path, encode_png(image));
 }
 
-void write_jpeg(const Image& image, const std::string& path, int quality) {
+std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality) {
   check_image(image);
   std::vector<std::uint8_t> out;
   if (!stbi_write_jpg_to_func(append_to_vector, &out, image.width, image.height, 3, image.rgb.data(),
                               std::clamp(quality, 1, 100)))
-    throw Error(ErrorKind::io, path + ": JPEG encoding failed");
-  write_atomically(path, out);
+    throw Error(ErrorKind::io, "JPEG encoding failed");
+  return out;
+}
+
+void write_jpeg(const Image& image, const std::string& path, int quality) {
+  write_atomically(path, encode_jpeg(image, quality));
 }
 
 Image resize(const Image& src, int width, int height, ResizeFilter filter) {

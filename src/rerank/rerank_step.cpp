@@ -69,6 +69,7 @@ std::vector<QueryRanking> read_step_candidates(const Dataset& ds, const std::str
   std::vector<QueryRanking> input = path.ends_with(".csv") ? read_candidates_csv(path) : read_rankings(path);
   if (ds.spec.subset > 0)
     std::erase_if(input, [&](const QueryRanking& r) { return !ds.query_by_id.contains(r.query_id); });
+  annotate(input, ds);
   warn_about_scores(input, path);
   return input;
 }

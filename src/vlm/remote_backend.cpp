@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "georank/core/base64.hpp"
 #include "georank/core/error.hpp"
 #include "georank/core/log.hpp"
 #include "georank/core/sha256.hpp"
@@ -33,30 +34,6 @@ constexpr std::size_t kMaxCacheEntries = 4096;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-std::string base64(const std::vector<std::uint8_t>& bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const std::uint32_t v =
-        (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < bytes.size()) {
-    std::uint32_t v = std::uint32_t{bytes[i]} << 16;
-    if (i + 1 < bytes.size()) v |= std::uint32_t{bytes[i + 1]} << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 std::vector<std::string> split_on_marker(const std::string& text) {
@@ -367,7 +344,7 @@ class RemoteBackend final : public VlmBackend {
       std::lock_guard lock(images_mutex_);
       if (auto it = images_.find(key); it != images_.end()) return it->second;
     }
-    auto data = std::make_shared<const std::string>(base64(encode_png(*img)));
+    auto data = std::make_shared<const std::string>(base64_encode(encode_png(*img)));
     std::lock_guard lock(images_mutex_);
     return images_.emplace(key, std::move(data)).first->second;
   }

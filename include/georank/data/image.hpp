@@ -42,6 +42,8 @@ Image decode_image(std::span<const std::uint8_t> encoded, const std::string& nam
 std::vector<std::uint8_t> encode_png(const Image& image);
 /// Writes a PNG (write-then-rename). Throws Error(io).
 void write_png(const Image& image, const std::string& path);
+/// JPEG encoding of the given quality (1-100). Throws Error(io).
+std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality = 90);
 /// Writes a JPEG of the given quality (1-100) (write-then-rename). Throws Error(io).
 void write_jpeg(const Image& image, const std::string& path, int quality = 90);
 

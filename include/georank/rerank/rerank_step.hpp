@@ -56,8 +56,10 @@ class DatasetImages {
 };
 
 /// Reads candidates: rankings JSONL, or CSV when the name ends in ".csv". Queries outside the
-/// dataset's subset are dropped; a warning names lists whose scores are not in descending
-/// order (the file's order is the retrieval rank) or missing.
+/// dataset's subset are dropped; the rest get positions and positive / semi-positive flags
+/// from the dataset's labels (annotate; Error(not_found) for a tile the dataset does not
+/// know); a warning names lists whose scores are not in descending order (the file's order is
+/// the retrieval rank) or missing.
 std::vector<QueryRanking> read_step_candidates(const Dataset& dataset, const std::string& path);
 
 struct RerankStepResult {
