@@ -89,6 +89,8 @@ PromptTemplate parse_prompt_template(std::string_view text, const std::string& s
   t.prefill = f.string("prefill", false);
   t.answer_cue = f.string("answer_cue", false);
   if (f.has("candidate_line")) t.candidate_line = f.string("candidate_line", true);
+  t.json_field = f.string("json_field", false);
+  if (t.json_field.empty()) t.json_field = t.strategy == "pairwise" ? "preference" : "score";
   if (f.has("max_tokens")) {
     const auto& v = f.at("max_tokens");
     if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 8192)

@@ -48,6 +48,9 @@ QueryRanking assemble(const QueryRanking& input, int k, const AggregateResult& r
 
 void validate(const RerankConfig& c) {
   if (c.k < 1) throw Error(ErrorKind::invalid_argument, fmt::format("k must be >= 1 (got {})", c.k));
+  if (c.answer_mode == AnswerMode::generate_json && c.strategy == RerankStrategy::listwise)
+    throw Error(ErrorKind::invalid_argument,
+                "answer_mode generate-json is for pairwise and pointwise strategies");
   if (c.top < 1) throw Error(ErrorKind::invalid_argument, fmt::format("top must be >= 1 (got {})", c.top));
   if (!(c.fusion_alpha >= 0 && c.fusion_alpha <= 1))
     throw Error(ErrorKind::invalid_argument,
@@ -98,13 +101,14 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
       e["comparisons"] = nlohmann::json::array();
     }
     for (const PairJudgment& j : oracle.judgments()) {
-      const nlohmann::json row = {{"first", tile(j.first)},
-                                  {"second", tile(j.second)},
-                                  {"first_baseline_rank", j.first},
-                                  {"second_baseline_rank", j.second},
-                                  {"p_first", j.p_first},
-                                  {"covered_mass", number(j.covered_mass)},
-                                  {"parsed", j.parsed}};
+      nlohmann::json row = {{"first", tile(j.first)},
+                            {"second", tile(j.second)},
+                            {"first_baseline_rank", j.first},
+                            {"second_baseline_rank", j.second},
+                            {"p_first", j.p_first},
+                            {"covered_mass", number(j.covered_mass)},
+                            {"parsed", j.parsed}};
+      if (!j.text.empty()) row["text"] = j.text;
       evidence[static_cast<std::size_t>(j.first)]["comparisons"].push_back(row);
       evidence[static_cast<std::size_t>(j.second)]["comparisons"].push_back(row);
       local.n_unparsed += j.parsed ? 0 : 1;
@@ -186,9 +190,10 @@ QueryRanking rerank_query(const QueryRanking& input, const JudgeImages& images, 
   std::unique_ptr<PointJudge> point;
   std::unique_ptr<ListJudge> list;
   if (config.strategy == RerankStrategy::pairwise)
-    judges.pair = (pair = make_vlm_pair_judge(backend, prompt, images)).get();
+    judges.pair = (pair = make_vlm_pair_judge(backend, prompt, images, config.answer_mode)).get();
   else if (is_pointwise(config.strategy))
-    judges.point = (point = make_vlm_point_judge(backend, prompt, images, config.score_mode)).get();
+    judges.point =
+        (point = make_vlm_point_judge(backend, prompt, images, config.score_mode, config.answer_mode)).get();
   else
     judges.list = (list = make_vlm_list_judge(backend, prompt, images)).get();
   QueryRanking out = rerank_with(input, config, judges, stats);

@@ -10,6 +10,7 @@
 #include "georank/core/log.hpp"
 #include "georank/rerank/judge.hpp"
 #include "georank/vlm/llama_backend.hpp"
+#include "rerank/json_answer.hpp"
 
 namespace georank {
 namespace {
@@ -68,10 +69,57 @@ void check_count(const std::vector<VlmResponse>& got, std::size_t want) {
                 fmt::format("VLM backend returned {} responses for {} requests", got.size(), want));
 }
 
+// generate-json: the request generates the answer instead of scoring the answer set.
+VlmRequest as_json_request(VlmRequest r) {
+  r.choices.clear();
+  r.generation.max_tokens = r.generation.max_tokens + kJsonAnswerTokens;  // reasoning, if any, then JSON
+  r.generation.stop.clear();
+  r.answer_cue.clear();
+  return r;
+}
+
+std::string trimmed(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t\n\r"));
+  s.erase(s.find_last_not_of(" \t\n\r") + 1);
+  return s;
+}
+
+// The answer of the set a generated JSON answer names (its field's value, as text or number,
+// compared without surrounding blanks and without case), or nullopt.
+std::optional<std::size_t> json_choice(const std::string& prefill, const std::string& text,
+                                       const std::string& field, const std::vector<std::string>& answers) {
+  const auto value = json_answer_field(prefill + text, field);
+  if (!value) return std::nullopt;
+  std::string v;
+  if (value->is_string()) {
+    v = value->get<std::string>();
+  } else if (value->is_number_integer()) {
+    v = std::to_string(value->get<std::int64_t>());
+  } else if (value->is_number()) {
+    const double d = value->get<double>();
+    if (d != std::floor(d) || std::abs(d) > 1e15) return std::nullopt;
+    v = std::to_string(static_cast<std::int64_t>(d));
+  } else {
+    return std::nullopt;
+  }
+  const auto lower = [](std::string x) {
+    for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return trimmed(x);
+  };
+  for (std::size_t i = 0; i < answers.size(); ++i)
+    if (lower(answers[i]) == lower(v)) return i;
+  return std::nullopt;
+}
+
 class VlmPairJudge final : public PairJudge {
  public:
-  VlmPairJudge(VlmBackend& backend, const PromptTemplate& prompt, JudgeImages images, int* n_requests)
-      : backend_(backend), prompt_(prompt), images_(std::move(images)), n_requests_(n_requests) {
+  VlmPairJudge(VlmBackend& backend, const PromptTemplate& prompt, JudgeImages images, AnswerMode answers,
+               int* n_requests)
+      : backend_(backend),
+        prompt_(prompt),
+        images_(std::move(images)),
+        answers_(answers),
+        n_requests_(n_requests) {
     if (prompt.strategy != "pairwise")
       throw Error(ErrorKind::invalid_argument,
                   fmt::format("prompt template '{}' is for {}, not pairwise", prompt.name, prompt.strategy));
@@ -81,7 +129,9 @@ class VlmPairJudge final : public PairJudge {
     std::vector<VlmRequest> requests;
     for (const auto& [a, b] : presented) {
       const int ids[2] = {a, b};
-      requests.push_back(render_prompt(prompt_, images_.query, pick(images_, ids), images_.layout));
+      VlmRequest r = render_prompt(prompt_, images_.query, pick(images_, ids), images_.layout);
+      requests.push_back(answers_ == AnswerMode::generate_json ? as_json_request(std::move(r))
+                                                               : std::move(r));
     }
     const auto responses = backend_.run(requests);
     check_count(responses, requests.size());
@@ -89,7 +139,15 @@ class VlmPairJudge final : public PairJudge {
     std::vector<PairJudgment> out;
     for (std::size_t i = 0; i < presented.size(); ++i) {
       PairJudgment j{presented[i].first, presented[i].second, 0.5, responses[i].covered_mass, false};
-      if (const auto d = answer_distribution(responses[i], prompt_.answers)) {
+      if (answers_ == AnswerMode::generate_json) {
+        j.text = responses[i].text;
+        j.covered_mass = std::numeric_limits<double>::quiet_NaN();  // no answer-set probabilities
+        if (const auto c =
+                json_choice(prompt_.prefill, responses[i].text, prompt_.json_field, prompt_.answers)) {
+          j.p_first = *c == 0 ? 1.0 : 0.0;
+          j.parsed = true;
+        }
+      } else if (const auto d = answer_distribution(responses[i], prompt_.answers)) {
         j.p_first = (*d)[0];
         j.parsed = true;
       }
@@ -102,14 +160,20 @@ class VlmPairJudge final : public PairJudge {
   VlmBackend& backend_;
   const PromptTemplate& prompt_;
   JudgeImages images_;
+  AnswerMode answers_;
   int* n_requests_;
 };
 
 class VlmPointJudge final : public PointJudge {
  public:
   VlmPointJudge(VlmBackend& backend, const PromptTemplate& prompt, JudgeImages images, ScoreMode mode,
-                int* n_requests)
-      : backend_(backend), prompt_(prompt), images_(std::move(images)), mode_(mode), n_requests_(n_requests) {
+                AnswerMode answers, int* n_requests)
+      : backend_(backend),
+        prompt_(prompt),
+        images_(std::move(images)),
+        mode_(mode),
+        answers_(answers),
+        n_requests_(n_requests) {
     if (!prompt.strategy.starts_with("pointwise"))
       throw Error(ErrorKind::invalid_argument,
                   fmt::format("prompt template '{}' is for {}, not pointwise", prompt.name, prompt.strategy));
@@ -132,7 +196,9 @@ class VlmPointJudge final : public PointJudge {
     std::vector<VlmRequest> requests;
     for (int c : candidates) {
       VlmRequest r = render_prompt(prompt_, images_.query, pick(images_, std::span(&c, 1)), images_.layout);
-      if (mode_ == ScoreMode::text && !yes_no_) {
+      if (answers_ == AnswerMode::generate_json) {
+        r = as_json_request(std::move(r));
+      } else if (mode_ == ScoreMode::text && !yes_no_) {
         // Read the number from a short generated answer instead of scoring the answer set.
         r.choices.clear();
         r.generation.max_tokens = std::max(r.generation.max_tokens, 8);
@@ -147,7 +213,9 @@ class VlmPointJudge final : public PointJudge {
     } catch (const Error& e) {
       // "Where the vocabulary allows": a model that cannot represent the number answers
       // rejects the closed set; read a generated number instead.
-      if (e.kind() != ErrorKind::invalid_argument || mode_ != ScoreMode::expected || yes_no_) throw;
+      if (e.kind() != ErrorKind::invalid_argument || mode_ != ScoreMode::expected || yes_no_ ||
+          answers_ == AnswerMode::generate_json)
+        throw;
       log_warn(
           "prompt template '{}': the answer set cannot be scored ({}); reading generated numbers instead",
           prompt_.name, e.what());
@@ -169,6 +237,22 @@ class VlmPointJudge final : public PointJudge {
     j.text = r.text;
     j.score = j.normalized = kNaN;
     j.parsed = false;
+    if (answers_ == AnswerMode::generate_json) {
+      j.covered_mass = kNaN;  // no answer-set probabilities
+      if (yes_no_) {
+        if (const auto c = json_choice(prompt_.prefill, r.text, prompt_.json_field, prompt_.answers)) {
+          j.score = j.normalized = *c == 0 ? 1.0 : 0.0;
+          j.parsed = true;
+        }
+      } else if (const auto value = json_answer_field(prompt_.prefill + r.text, prompt_.json_field)) {
+        if (const auto v = json_answer_number(*value)) {
+          j.score = std::clamp(*v, lo_, hi_);
+          j.normalized = (j.score - lo_) / (hi_ - lo_);
+          j.parsed = true;
+        }
+      }
+      return j;
+    }
     if (mode_ == ScoreMode::text && !yes_no_) {
       const auto digit = std::find_if(r.text.begin(), r.text.end(),
                                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
@@ -199,6 +283,7 @@ class VlmPointJudge final : public PointJudge {
   const PromptTemplate& prompt_;
   JudgeImages images_;
   ScoreMode mode_;
+  AnswerMode answers_;
   int* n_requests_;
   bool yes_no_ = false;
   std::vector<double> values_;
@@ -241,13 +326,14 @@ class VlmListJudge final : public ListJudge {
 }  // namespace
 
 std::unique_ptr<PairJudge> make_vlm_pair_judge(VlmBackend& backend, const PromptTemplate& prompt,
-                                               JudgeImages images, int* n_requests) {
-  return std::make_unique<VlmPairJudge>(backend, prompt, std::move(images), n_requests);
+                                               JudgeImages images, AnswerMode answers, int* n_requests) {
+  return std::make_unique<VlmPairJudge>(backend, prompt, std::move(images), answers, n_requests);
 }
 
 std::unique_ptr<PointJudge> make_vlm_point_judge(VlmBackend& backend, const PromptTemplate& prompt,
-                                                 JudgeImages images, ScoreMode mode, int* n_requests) {
-  return std::make_unique<VlmPointJudge>(backend, prompt, std::move(images), mode, n_requests);
+                                                 JudgeImages images, ScoreMode mode, AnswerMode answers,
+                                                 int* n_requests) {
+  return std::make_unique<VlmPointJudge>(backend, prompt, std::move(images), mode, answers, n_requests);
 }
 
 std::unique_ptr<ListJudge> make_vlm_list_judge(VlmBackend& backend, const PromptTemplate& prompt,

@@ -26,6 +26,7 @@ struct PairJudgment {
   double p_first = 0.5;       ///< P(first matches better | query), renormalised over the answers
   double covered_mass = 1.0;  ///< probability mass the answer set covered
   bool parsed = true;         ///< false: no usable answer; p_first is then 0.5
+  std::string text;           ///< generated answer (generate-json mode), else empty
 };
 
 /// Compares ordered pairs. One call is one round: all presented pairs go to the judge at once.
@@ -78,6 +79,18 @@ inline std::span<const EnumName<ScoreMode>> enum_names(ScoreMode) {
   return kScoreModeNames;
 }
 
+/// How a VLM judge reads its answer: the probabilities of the closed answer set (no sampling),
+/// or a generated JSON object's field (the reference paper's protocol: {"preference": 1|2},
+/// {"score": 0-100}; the field is the template's `json_field`), whose value must name an
+/// answer of the set or, for numeric scales, be a number. A text without a usable object is
+/// an unparsed judgment (pairwise: P(first) = 0.5, so a selection keeps its current best).
+enum class AnswerMode { logprob, generate_json };
+inline constexpr EnumName<AnswerMode> kAnswerModeNames[] = {{AnswerMode::logprob, "logprob"},
+                                                            {AnswerMode::generate_json, "generate-json"}};
+inline std::span<const EnumName<AnswerMode>> enum_names(AnswerMode) {
+  return kAnswerModeNames;
+}
+
 /// The images a VLM judge shows: the query and the top-K candidate tiles (index = candidate),
 /// and how a request presents them (separate images or one composite canvas).
 struct JudgeImages {
@@ -89,9 +102,11 @@ struct JudgeImages {
 /// VLM judges. They keep references to `backend` and `prompt` (which must outlive them) and
 /// count the requests they send (`n_requests`). Not thread-safe.
 std::unique_ptr<PairJudge> make_vlm_pair_judge(VlmBackend& backend, const PromptTemplate& prompt,
-                                               JudgeImages images, int* n_requests = nullptr);
+                                               JudgeImages images, AnswerMode answers = AnswerMode::logprob,
+                                               int* n_requests = nullptr);
 std::unique_ptr<PointJudge> make_vlm_point_judge(VlmBackend& backend, const PromptTemplate& prompt,
                                                  JudgeImages images, ScoreMode mode = ScoreMode::expected,
+                                                 AnswerMode answers = AnswerMode::logprob,
                                                  int* n_requests = nullptr);
 std::unique_ptr<ListJudge> make_vlm_list_judge(VlmBackend& backend, const PromptTemplate& prompt,
                                                JudgeImages images, int* n_requests = nullptr);

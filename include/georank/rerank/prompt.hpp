@@ -8,7 +8,7 @@
 ///   name, strategy (pointwise-score | pointwise-likert | pointwise-yesno |
 ///   pointwise-yesno-reasoning | pairwise | listwise), system, user, answers (an array, or
 ///   "labels" for listwise), answers_range ([lo, hi]: the integers lo..hi), prefill,
-///   answer_cue, max_tokens, stop, candidate_line (listwise).
+///   answer_cue, max_tokens, stop, candidate_line (listwise), json_field (generate-json).
 /// Placeholders in `user`: {query} (the ground image), {candidate} (pointwise), {first} and
 /// {second} (pairwise), {candidates} (listwise: one `candidate_line` per candidate, joined by
 /// newlines, where {label} is 1..n and {image} the tile), {n}, {labels} ("1, 2, 3").
@@ -43,6 +43,9 @@ struct PromptTemplate {
   int max_tokens = 0;                ///< reasoning budget (0: score the answer directly)
   std::vector<std::string> stop;     ///< stop strings of the reasoning
   std::string candidate_line = "Tile {label}: {image}";  ///< listwise line per candidate
+  /// generate-json answers: the field holding the answer ("preference" for pairwise,
+  /// "score" otherwise, unless the template says).
+  std::string json_field;
 };
 
 /// Parses template text; `source` names it in errors and in `PromptTemplate::source`.

@@ -56,6 +56,9 @@ struct RerankConfig {
   /// Pointwise direct score: "expected" (expected value over "0".."100") or "text" (parse a
   /// generated number).
   ScoreMode score_mode = ScoreMode::expected;
+  /// How answers are read: log-probabilities of the answer set, or a generated JSON object
+  /// (pairwise and pointwise; the reference paper's protocol).
+  AnswerMode answer_mode = AnswerMode::logprob;
   /// Pointwise fusion weight: alpha * vlm + (1 - alpha) * retrieval (min-max over the top-k).
   double fusion_alpha = 1.0;
   /// Listwise: candidates per prompt (the image budget minus the query); 0: all k.
@@ -81,6 +84,8 @@ struct RerankConfig {
     v("order_seed", c.order_seed, "Seed of random presentation orders");
     v("prompt", c.prompt, "Prompt template: a built-in name or a .toml file (default: the strategy's)");
     v("score_mode", c.score_mode, "Direct score: expected (over \"0\"..\"100\") or text");
+    v("answer_mode", c.answer_mode,
+      "logprob (answer-set probabilities) or generate-json (parse a JSON answer)");
     v("fusion_alpha", c.fusion_alpha, "Pointwise: alpha * vlm + (1 - alpha) * retrieval");
     v("listwise_window", c.listwise_window, "Listwise: candidates per prompt (0: all k)");
     v("listwise_stride", c.listwise_stride, "Listwise: window step (0: half the window)");
