@@ -64,11 +64,15 @@ bool render_static_figures(const std::string& figures_dir, std::string& note) {
   const fs::path script = fs::path(web_dir()) / "render-figures.mjs";
   const std::string how = fmt::format("node {} {}", script.string(), figures_dir);
   const std::string node = on_path("node");
-  if (node.empty() || !fs::is_directory(fs::path(web_dir()) / "node_modules" / "vega-lite")) {
+  if (node.empty() || !fs::is_regular_file(script) ||
+      !fs::is_directory(fs::path(web_dir()) / "node_modules" / "vega-lite")) {
     note = fmt::format(
         "SVG/PNG figures not written: {} (scripts/setup installs Node and the web/ packages); then run "
         "`{}`, or georank report again. The HTML page and the .vl.json specs are complete.",
-        node.empty() ? "Node.js is not installed" : "the web/ npm packages are not installed", how);
+        node.empty()                   ? "Node.js is not installed"
+        : !fs::is_regular_file(script) ? script.string() + " is missing"
+                                       : "the web/ npm packages are not installed",
+        how);
     return false;
   }
   std::vector<std::string> args = {node, script.string(), figures_dir};

@@ -95,7 +95,10 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
 
 nlohmann::json judge_record(const VlmBackend& backend) {
   const JudgeIdentity id = backend.identity();
-  return {{"name", backend.name()}, {"identity", id.to_json()}, {"identity_sha256", id.digest()}};
+  return {{"name", backend.name()},
+          {"identity", id.to_json()},
+          {"identity_sha256", id.digest()},
+          {"random_weights", backend.info().random_weights}};
 }
 
 }  // namespace georank
