@@ -35,8 +35,19 @@ TEST(PromptTemplates, EveryBuiltinTemplateParsesAndDescribesTheImages) {
   for (const auto& name : names) {
     const PromptTemplate t = builtin_prompt_template(name);
     EXPECT_EQ(t.name, name);
-    EXPECT_NE(t.user.find("street-level panorama (or photo)"), std::string::npos) << name;
-    EXPECT_NE(t.user.find("top-down aerial/satellite tile"), std::string::npos) << name;
+    if (name.starts_with("paper-")) {
+      // The reference paper's structure: "Query Image", then "Satellite Image [1/2]", an
+      // analyst role and a JSON answer with the template's field.
+      EXPECT_NE(t.user.find("Query Image (street level): {query}"), std::string::npos) << name;
+      EXPECT_NE(t.user.find("Satellite Image"), std::string::npos) << name;
+      EXPECT_NE((t.system + t.user).find("expert geospatial analyst"), std::string::npos) << name;
+      EXPECT_EQ(name.ends_with("-llava"), t.system.empty()) << name << ": LLaVA-1.5 has no system turn";
+      if (!name.starts_with("paper-pointwise-yesno"))
+        EXPECT_NE(t.user.find("{\"" + t.json_field + "\": "), std::string::npos) << name;
+    } else {
+      EXPECT_NE(t.user.find("street-level panorama (or photo)"), std::string::npos) << name;
+      EXPECT_NE(t.user.find("top-down aerial/satellite tile"), std::string::npos) << name;
+    }
     EXPECT_EQ(t.sha256.size(), 64u);
   }
 }
