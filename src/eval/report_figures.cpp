@@ -278,7 +278,7 @@ Figure cost_accuracy(const json& report) {
 Figure qualitative(const json& report, const json& queries, const Thumbnails& thumbs,
                    const std::string& group, const ReportConfig& cfg) {
   const std::string focus = report["examples"]["strategy"];
-  const double s = cfg.thumbnail_px, gap = 6, label_h = 16;
+  const double s = cfg.thumbnail_px, gap = 6, label_h = 20;
   json images = json::array(), boxes = json::array(), labels = json::array();
   double row_y = 0, width = 0;
   for (const auto& id : report["examples"][group]) {

@@ -1,5 +1,9 @@
 // report.html: one self-contained page (styles, data, vega builds and its script inline).
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "eval/report_parts.hpp"
@@ -93,10 +97,13 @@ std::string strategy_table(const json& report) {
 }
 
 std::string oracle_table(const json& report) {
+  std::vector<int> ks;  // JSON keys sort as text; the table reads in numeric order
+  for (const auto& [k, v] : report["oracle"]["recall"].items()) ks.push_back(std::stoi(k));
+  std::sort(ks.begin(), ks.end());
   std::string h = "<table><thead><tr>";
-  for (const auto& [k, v] : report["oracle"]["recall"].items()) h += "<th>R@" + k + "</th>";
+  for (int k : ks) h += fmt::format("<th>R@{}</th>", k);
   h += "</tr></thead><tbody><tr>";
-  for (const auto& [k, v] : report["oracle"]["recall"].items()) h += "<td>" + pct(v) + "</td>";
+  for (int k : ks) h += "<td>" + pct(report["oracle"]["recall"][std::to_string(k)]) + "</td>";
   return h + "</tr></tbody></table>";
 }
 
