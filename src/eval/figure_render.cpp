@@ -7,12 +7,12 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "eval/report_parts.hpp"
+#include "georank/core/atomic_file.hpp"
 
 extern char** environ;
 
@@ -20,13 +20,6 @@ namespace georank::report {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // The first executable `name` on PATH.
 std::string on_path(const std::string& name) {
@@ -55,7 +48,7 @@ std::string vega_browser_js() {
   for (const char* build : kBuilds) {
     const fs::path p = modules / build;
     if (!fs::is_regular_file(p)) return {};
-    js += read_text(p) + "\n";
+    js += read_file_text(p.string()) + "\n";
   }
   return js;
 }

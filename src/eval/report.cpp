@@ -30,10 +30,8 @@ using report::RunData;
 using report::StrategyRun;
 
 json read_json_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw Error(ErrorKind::not_found, path + ": not found");
   try {
-    return json::parse(f);
+    return json::parse(read_file_text(path));
   } catch (const json::exception& e) {
     throw Error(ErrorKind::invalid_argument, fmt::format("{}: not JSON: {}", path, e.what()));
   }

@@ -51,4 +51,7 @@ void write_file_atomic(const std::string& path, std::string_view content);
 /// Writes `j` to `path` atomically, indented by 2, with a final newline.
 void write_json_atomic(const std::string& path, const nlohmann::json& j);
 
+/// The whole content of a file. Throws Error(not_found) naming it when it cannot be opened.
+std::string read_file_text(const std::string& path);
+
 }  // namespace georank
