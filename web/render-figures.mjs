@@ -23,7 +23,13 @@ function rsvgConvert(svg, png) {
   renameSync(png + '.tmp', png);
 }
 
-const specs = readdirSync(dir).filter((f) => f.endsWith('.vl.json')).sort();
+let specs;
+try {
+  specs = readdirSync(dir).filter((f) => f.endsWith('.vl.json')).sort();
+} catch (e) {
+  console.error(`render-figures: cannot read ${dir}: ${e.message}`);
+  process.exit(1);
+}
 let failed = 0;
 for (const file of specs) {
   const name = file.slice(0, -'.vl.json'.length);

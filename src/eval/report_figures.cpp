@@ -352,7 +352,7 @@ Figure qualitative(const json& report, const json& queries, const Thumbnails& th
                         {{"domain", json::array({"judge top-1", "positive"})},
                          {"range", json::array({"#1f5fd6", "#2a9d3f"})}}}};
   spec["layer"] = json::array({{{"data", {{"values", images}}},
-                                {"mark", {{"type", "image"}, {"aspect", false}}},
+                                {"mark", {{"type", "image"}, {"aspect", false}, {"aria", false}}},
                                 {"encoding", image_enc}},
                                {{"data", {{"values", boxes}}},
                                 {"mark", {{"type", "rect"}, {"fillOpacity", 0}, {"strokeWidth", 3}}},

@@ -16,7 +16,7 @@ if (!html) {
   process.exit(2);
 }
 const failures = [];
-const external = [];
+const external = new Set();
 const browser = await chromium.launch({
   executablePath: process.env.GEORANK_CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu'],
@@ -27,24 +27,27 @@ try {
   await context.route('**/*', (route) => {
     const url = route.request().url();
     if (local(url)) return route.continue();
-    external.push(url);
+    external.add(url);
     return route.abort();
   });
   const page = await context.newPage();
-  page.on('request', (r) => { if (!local(r.url()) && !external.includes(r.url())) external.push(r.url()); });
+  page.on('request', (r) => { if (!local(r.url())) external.add(r.url()); });
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') failures.push(`console error: ${m.text()}`); });
   await page.goto(pathToFileURL(resolve(html)).href);
   await page.waitForLoadState('load');
-  await page.waitForFunction(() => document.body && document.body.dataset.figuresRendered !== undefined, null,
-                             { timeout: 30000 });
-  const rendered = await page.evaluate(() => document.body.dataset.figuresRendered);
-  if (!/^\d+$/.test(rendered)) failures.push(`figures: ${rendered}`);
+  const rendered = await page
+    .waitForFunction(() => document.body && document.body.dataset.figuresRendered, null, { timeout: 30000 })
+    .then((h) => h.jsonValue(), () => undefined);
+  if (rendered === undefined) failures.push('figures: body[data-figures-rendered] not set within 30 s');
+  else if (!/^\d+$/.test(rendered)) failures.push(`figures: ${rendered}`);
   const figures = await page.$$eval('.vega-figure[data-figure]', (els) => els.map((el) => {
     const svg = el.querySelector('svg');
     const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
-    const marks = svg ? svg.querySelectorAll('g[class*="mark-"] path, g[class*="mark-"] rect, g[class*="mark-"] line, ' +
-                                            'g[class*="mark-"] image, g[class*="mark-"] text').length : 0;
+    // Data marks only: vega's SVG puts them in g.role-mark; frames, axes and legends are drawn
+    // even when a figure has no data.
+    const marks = svg ? svg.querySelectorAll(['path', 'rect', 'line', 'image', 'text']
+      .map((t) => `g.role-mark > ${t}`).join(', ')).length : 0;
     return { name: el.dataset.figure, width: box.width, height: box.height, marks };
   }));
   if (figures.length < 1) failures.push('no figures on the page');
@@ -60,17 +63,25 @@ try {
     const id = await link.getAttribute('data-query');
     // A DOM click: the page's own handler, whatever the layout is doing meanwhile.
     await link.evaluate((a) => a.click());
-    const dd = await page.$('#drilldown');
-    const state = await dd.evaluate((el) => ({
+    // Wait for the drill-down to show this query; the checks below say what is wrong if not.
+    await page.waitForFunction((q) => {
+      const el = document.querySelector('#drilldown');
+      return el && !el.hidden && el.dataset.query === q && el.querySelector('.candidate');
+    }, id, { timeout: 5000 }).catch(() => {});
+    const state = await page.$eval('#drilldown', (el) => ({
       visible: !el.hidden && el.getBoundingClientRect().height > 0,
       query: el.dataset.query,
       candidates: el.querySelectorAll('.candidate').length,
       judgments: el.querySelectorAll('.judgment').length,
-    }));
-    if (!state.visible) failures.push('the drill-down did not open');
-    if (state.query !== id) failures.push(`the drill-down shows ${state.query}, not ${id}`);
-    if (state.candidates < 1) failures.push('the drill-down shows no candidate');
-    if (state.judgments < 1) failures.push('the drill-down shows no judgment');
+    })).catch(() => null);
+    if (!state) {
+      failures.push('no #drilldown element');
+    } else {
+      if (!state.visible) failures.push('the drill-down did not open');
+      if (state.query !== id) failures.push(`the drill-down shows ${state.query}, not ${id}`);
+      if (state.candidates < 1) failures.push('the drill-down shows no candidate');
+      if (state.judgments < 1) failures.push('the drill-down shows no judgment');
+    }
   }
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   for (const url of external) failures.push(`network request: ${url}`);
