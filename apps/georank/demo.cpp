@@ -90,7 +90,9 @@ void run_demo(const DemoOptions& o) {
       << "[strategies.pointwise-likert]\nstrategy = \"pointwise-likert\"\n\n"
       << "[strategies.listwise]\nstrategy = \"listwise\"\n";
   }
-  run_config_file(toml, {.report = false});
+  RunOptions run;
+  run.report = false;  // the demo writes its report beside the run, in out/demo/report
+  run_config_file(toml, run);
   ReportConfig report;
   report.out = (out / "report").string();
   fmt::print("\n");

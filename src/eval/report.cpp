@@ -604,11 +604,17 @@ std::string csv_field(const json& v) {
 
 std::string csv(const std::vector<std::string>& header, const std::vector<std::vector<json>>& rows) {
   std::string out;
-  for (std::size_t i = 0; i < header.size(); ++i) out += (i ? "," : "") + header[i];
-  out += "\n";
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (i) out += ',';
+    out += header[i];
+  }
+  out += '\n';
   for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + csv_field(r[i]);
-    out += "\n";
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (i) out += ',';
+      out += csv_field(r[i]);
+    }
+    out += '\n';
   }
   return out;
 }

@@ -138,7 +138,7 @@ class VlmPairJudge final : public PairJudge {
     if (n_requests_) *n_requests_ += static_cast<int>(requests.size());
     std::vector<PairJudgment> out;
     for (std::size_t i = 0; i < presented.size(); ++i) {
-      PairJudgment j{presented[i].first, presented[i].second, 0.5, responses[i].covered_mass, false};
+      PairJudgment j{presented[i].first, presented[i].second, 0.5, responses[i].covered_mass, false, {}};
       if (answers_ == AnswerMode::generate_json) {
         j.text = responses[i].text;
         j.covered_mass = std::numeric_limits<double>::quiet_NaN();  // no answer-set probabilities

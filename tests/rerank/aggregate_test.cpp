@@ -20,7 +20,7 @@ class StrengthJudge : public PairJudge {
     for (const auto& [a, b] : presented) {
       presentations.emplace_back(a, b);
       const double p = std::clamp(s_[a] / (s_[a] + s_[b]) + bonus_, 0.0, 1.0);
-      out.push_back({a, b, p, 1.0, true});
+      out.push_back({a, b, p, 1.0, true, {}});
     }
     return out;
   }
@@ -162,9 +162,9 @@ TEST(PairwiseAggregators, SelectionReproducesThePapersComparisonSequenceCallByCa
       std::vector<PairJudgment> out;
       for (const auto& [a, b] : presented) {
         if (a == 2 && b == 4) {
-          out.push_back({a, b, 0.5, 0.0, false});
+          out.push_back({a, b, 0.5, 0.0, false, {}});
         } else {
-          out.push_back({a, b, s[a] > s[b] ? 0.9 : 0.1, 1.0, true});
+          out.push_back({a, b, s[a] > s[b] ? 0.9 : 0.1, 1.0, true, {}});
         }
       }
       return out;
