@@ -74,16 +74,23 @@ std::vector<double> ComparisonOracle::compare(std::span<const std::pair<int, int
   return out;
 }
 
-PairJudgment ComparisonOracle::compare_shown(int first, int second) {
-  if (first == second) throw Error(ErrorKind::invalid_argument, "comparison of a candidate with itself");
-  const std::pair<int, int> shown{first, second};
-  std::vector<PairJudgment> got = judge_.judge(std::span(&shown, 1));
-  if (got.size() != 1)
+std::vector<PairJudgment> ComparisonOracle::ask_shown(std::span<const std::pair<int, int>> shown) {
+  for (const auto& [a, b] : shown)
+    if (a == b) throw Error(ErrorKind::invalid_argument, "comparison of a candidate with itself");
+  if (shown.empty()) return {};
+  std::vector<PairJudgment> got = judge_.judge(shown);
+  if (got.size() != shown.size())
     throw Error(ErrorKind::backend,
-                fmt::format("pair judge returned {} judgments for 1 comparison", got.size()));
+                fmt::format("pair judge returned {} judgments for {} comparisons", got.size(), shown.size()));
   ++n_rounds_;
-  judgments_.push_back(got.front());
-  return got.front();
+  return got;
+}
+
+PairJudgment ComparisonOracle::compare_shown(int first, int second) {
+  const std::pair<int, int> shown{first, second};
+  const PairJudgment j = ask_shown(std::span(&shown, 1)).front();
+  record(j);
+  return j;
 }
 
 }  // namespace georank

@@ -97,17 +97,35 @@ AggregateResult bubble(int n, ComparisonOracle& oracle) {
   return {list, score, "position"};
 }
 
-AggregateResult selection(int n, int top, ComparisonOracle& oracle) {
+AggregateResult selection(int n, int top, bool batched, ComparisonOracle& oracle) {
   std::vector<int> list(n);
   std::iota(list.begin(), list.end(), 0);
   for (int i = 0; i < std::min(top, n - 1); ++i) {
     int best = i;
-    for (int j = i + 1; j < n; ++j) {
+    for (int j = i + 1; j < n;) {
       // The challenger wins only on a clear answer for it; the current best is shown first.
-      const double p_best = oracle.orders() == PairOrders::single
-                                ? oracle.compare_shown(list[best], list[j]).p_first
-                                : oracle.compare(std::vector<std::pair<int, int>>{{list[best], list[j]}})[0];
-      if (p_best < 0.5) best = j;
+      if (oracle.orders() != PairOrders::single) {
+        if (oracle.compare(std::vector<std::pair<int, int>>{{list[best], list[j]}})[0] < 0.5) best = j;
+        ++j;
+      } else if (!batched) {
+        if (oracle.compare_shown(list[best], list[j]).p_first < 0.5) best = j;
+        ++j;
+      } else {
+        // The best against every remaining challenger at once; read up to the first win.
+        std::vector<std::pair<int, int>> shown;
+        for (int t = j; t < n; ++t) shown.emplace_back(list[best], list[t]);
+        const auto got = oracle.ask_shown(shown);
+        int next = n;
+        for (std::size_t k = 0; k < got.size(); ++k) {
+          oracle.record(got[k]);
+          if (got[k].p_first < 0.5) {
+            best = j + static_cast<int>(k);
+            next = best + 1;
+            break;
+          }
+        }
+        j = next;
+      }
     }
     std::swap(list[i], list[best]);
   }
@@ -197,7 +215,8 @@ std::vector<double> bradley_terry(const std::vector<std::vector<double>>& wins,
 }
 
 AggregateResult aggregate_pairwise(PairAggregator aggregator, int n, ComparisonOracle& oracle,
-                                   const BradleyTerryOptions& bt_options, int selection_top) {
+                                   const BradleyTerryOptions& bt_options, int selection_top,
+                                   bool selection_batched) {
   if (n < 0) throw Error(ErrorKind::invalid_argument, "negative candidate count");
   switch (aggregator) {
     case PairAggregator::all_pairs_copeland: return copeland(n, oracle);
@@ -207,7 +226,7 @@ AggregateResult aggregate_pairwise(PairAggregator aggregator, int n, ComparisonO
     case PairAggregator::sort: return merge_sort(n, oracle);
     case PairAggregator::selection:
       if (selection_top < 1) throw Error(ErrorKind::invalid_argument, "selection: top must be >= 1");
-      return selection(n, selection_top, oracle);
+      return selection(n, selection_top, selection_batched, oracle);
   }
   throw Error(ErrorKind::invalid_argument, "unknown pairwise aggregator");
 }

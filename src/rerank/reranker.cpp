@@ -94,7 +94,8 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
     const std::uint64_t seed = mix_seed(config.order_seed, hash_text(input.query_id));
     ComparisonOracle oracle(*judges.pair, config.orders, seed);
     result = aggregate_pairwise(config.aggregate, k, oracle,
-                                BradleyTerryOptions{.regularization = config.bt_regularization}, config.top);
+                                BradleyTerryOptions{.regularization = config.bt_regularization}, config.top,
+                                config.selection_batched);
     for (auto& e : evidence) {
       e["aggregate"] = enum_name(config.aggregate);
       e["orders"] = enum_name(config.orders);

@@ -173,7 +173,7 @@ TEST(PairwiseAggregators, SelectionReproducesThePapersComparisonSequenceCallByCa
     std::vector<std::vector<std::pair<int, int>>> calls;
   } judge;
   ComparisonOracle oracle(judge, PairOrders::single);
-  const auto r = aggregate_pairwise(PairAggregator::selection, 5, oracle, {}, 3);
+  const auto r = aggregate_pairwise(PairAggregator::selection, 5, oracle, {}, 3, /*batched=*/false);
   // Round 0: 0 loses to 1, 1 beats 2, 1 loses to 3, 3 beats 4; 3 swaps into place 0 -> [3 1 2 0 4].
   // Round 1: 1 beats 2 (asked again), 0 and 4. Round 2: 2 beats 0; 2 vs 4 unparsed: 2 stays.
   const std::vector<std::pair<int, int>> expected = {{0, 1}, {1, 2}, {1, 3}, {3, 4}, {1, 2},
@@ -187,10 +187,23 @@ TEST(PairwiseAggregators, SelectionReproducesThePapersComparisonSequenceCallByCa
   EXPECT_EQ(oracle.n_rounds(), 9);
   EXPECT_EQ(oracle.judgments().size(), 9u);
 
+  // Batched: the same judgments used, in the same order, the same result, in fewer calls:
+  // round 0 asks (0,1)..(0,4) at once and reads up to 1's win, then (1,2)..(1,4) up to 3's
+  // win, then (3,4).
+  Scripted batched_judge;
+  ComparisonOracle batched(batched_judge, PairOrders::single);
+  const auto rb = aggregate_pairwise(PairAggregator::selection, 5, batched, {}, 3);
+  EXPECT_EQ(rb.order, r.order);
+  ASSERT_EQ(batched.judgments().size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(std::make_pair(batched.judgments()[i].first, batched.judgments()[i].second), expected[i]) << i;
+  EXPECT_LT(batched_judge.calls.size(), judge.calls.size());
+  EXPECT_EQ(batched_judge.calls.front().size(), 4u);  // the best against every challenger
+
   // K = 10: 3K - 6 = 24 calls; the true top 3 come first with an always-right judge.
   StrengthJudge strong({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
   ComparisonOracle o10(strong, PairOrders::single);
-  const auto r10 = aggregate_pairwise(PairAggregator::selection, 10, o10, {}, 3);
+  const auto r10 = aggregate_pairwise(PairAggregator::selection, 10, o10, {}, 3, false);
   EXPECT_EQ(strong.calls, 24);
   EXPECT_EQ(std::vector<int>(r10.order.begin(), r10.order.begin() + 3), (std::vector<int>{9, 8, 7}));
 }

@@ -33,7 +33,9 @@ enum class PairAggregator {
   /// the challenger takes its place only when it wins; the best then swaps into position i.
   /// With `single` orders the current best is always shown first and every comparison is its
   /// own judge call, (n-1) + ... + (n-N) of them (3n-6 for N = 3): a tie or an unparsed answer
-  /// keeps the current best.
+  /// keeps the current best. Batched (the default), a round asks the current best against all
+  /// remaining challengers in one call, so they share its prefix, and stops reading at the
+  /// first win; the judgments used, and so the result, are those of the sequential protocol.
   selection,
 };
 
@@ -70,6 +72,10 @@ class ComparisonOracle {
   /// One comparison shown exactly as given (`first` first), as its own judge call whatever the
   /// order policy, answered afresh even if the pair was answered before: the judgment.
   PairJudgment compare_shown(int first, int second);
+  /// Comparisons shown exactly as given, in one judge call (a batch shares its prefixes);
+  /// nothing is recorded: the caller records the judgments it uses (`record`).
+  std::vector<PairJudgment> ask_shown(std::span<const std::pair<int, int>> shown);
+  void record(const PairJudgment& judgment) { judgments_.push_back(judgment); }
   /// Every judgment made, in the order made (both orders appear separately).
   [[nodiscard]] const std::vector<PairJudgment>& judgments() const { return judgments_; }
   [[nodiscard]] int n_rounds() const { return n_rounds_; }
@@ -104,9 +110,11 @@ std::vector<double> bradley_terry(const std::vector<std::vector<double>>& wins,
                                   const BradleyTerryOptions& options = {});
 
 /// Runs a pairwise aggregator over n candidates. Each round's comparisons go to the oracle in
-/// one compare() call. `selection_top` is the N of `selection`.
+/// one compare() call. `selection_top` is the N of `selection`; `selection_batched` asks each
+/// of its rounds in one call (same judgments used, fewer calls, shared prefixes).
 AggregateResult aggregate_pairwise(PairAggregator aggregator, int n, ComparisonOracle& oracle,
-                                   const BradleyTerryOptions& bt = {}, int selection_top = 3);
+                                   const BradleyTerryOptions& bt = {}, int selection_top = 3,
+                                   bool selection_batched = true);
 
 /// Pointwise ranking: fused = alpha * vlm + (1 - alpha) * retrieval_minmax, where `vlm` is in
 /// [0, 1] (NaN: unparsed) and retrieval scores are min-max normalised over the n candidates.

@@ -48,8 +48,11 @@ struct RerankConfig {
   RerankStrategy strategy = RerankStrategy::pairwise;
   PairAggregator aggregate = PairAggregator::all_pairs_bt;  ///< pairwise
   PairOrders orders = PairOrders::both;                     ///< pairwise
-  int k = 5;                     ///< rerank the top-k; the rest keep retrieval order
-  int top = 3;                   ///< pairwise selection: positions found (the paper's top 3)
+  int k = 5;    ///< rerank the top-k; the rest keep retrieval order
+  int top = 3;  ///< pairwise selection: positions found (the paper's top 3)
+  /// Pairwise selection: ask a round's remaining comparisons in one batch (shared prefixes);
+  /// false: one call per comparison, as the paper's code. The judgments used are the same.
+  bool selection_batched = true;
   std::uint64_t order_seed = 0;  ///< random presentation orders (combined with the query id)
   /// Template name (built-in) or path of a template file; empty: the strategy's built-in.
   std::string prompt;
@@ -81,6 +84,8 @@ struct RerankConfig {
     v("orders", c.orders, "Pairwise presentation orders: single | both | random");
     v("k", c.k, "Rerank the top-k (the rest keep retrieval order)");
     v("top", c.top, "Pairwise selection: how many top positions to select (the paper: 3)");
+    v("selection_batched", c.selection_batched,
+      "Pairwise selection: one batch per round (shared prefixes; the same judgments are used)");
     v("order_seed", c.order_seed, "Seed of random presentation orders");
     v("prompt", c.prompt, "Prompt template: a built-in name or a .toml file (default: the strategy's)");
     v("score_mode", c.score_mode, "Direct score: expected (over \"0\"..\"100\") or text");
