@@ -273,23 +273,29 @@ json pairwise_diagnostics(const StrategyRun& s) {
           {"covered_mass_histogram", histogram01(mass, 20)}};
 }
 
-std::int64_t unparsed_in_evidence(const StrategyRun& s) {
+// Unparsed judgments of one query's evidence; a comparison or window is listed under each of
+// its candidates and counted once.
+std::int64_t unparsed_in(const QueryRanking& q) {
   std::int64_t n = 0;
-  for (const auto& q : s.rankings) {
-    std::set<std::string> seen;
-    for (const auto& c : q.candidates) {
-      const json& e = c.evidence;
-      if (!e.is_object()) continue;
-      if (e.contains("comparisons") || e.contains("windows")) {
-        for (const char* key : {"comparisons", "windows"})
-          if (e.contains(key))
-            for (const auto& row : e[key])
-              if (!row.value("parsed", true) && seen.insert(row.dump()).second) ++n;
-      } else if (!evidence_parsed(e)) {
-        ++n;
-      }
+  std::set<std::string> seen;
+  for (const auto& c : q.candidates) {
+    const json& e = c.evidence;
+    if (!e.is_object()) continue;
+    if (e.contains("comparisons") || e.contains("windows")) {
+      for (const char* key : {"comparisons", "windows"})
+        if (e.contains(key))
+          for (const auto& row : e[key])
+            if (!row.value("parsed", true) && seen.insert(row.dump()).second) ++n;
+    } else if (!evidence_parsed(e)) {
+      ++n;
     }
   }
+  return n;
+}
+
+std::int64_t unparsed_in_evidence(const StrategyRun& s) {
+  std::int64_t n = 0;
+  for (const auto& q : s.rankings) n += unparsed_in(q);
   return n;
 }
 
@@ -546,12 +552,12 @@ Analysis analyze(const RunData& run, const ReportConfig& cfg) {
               {"resolved_config", run.summary.value("resolved_config", "")}};
 
   // Per query: what the drill-down and the grids show.
+  int max_k = 0;  // the drill-down shows the deepest judged top-k
+  for (const auto& s : run.strategies) max_k = std::max(max_k, s.config.value("k", 5));
   for (std::size_t i = 0; i < n; ++i) {
     const QueryRanking& q = run.baseline[i];
     const bool images = static_cast<int>(i) < cfg.drilldown_images;
     json cands = json::array();
-    int max_k = 0;
-    for (const auto& s : run.strategies) max_k = std::max(max_k, s.config.value("k", 5));
     for (std::size_t r = 0; r < q.candidates.size() && r < static_cast<std::size_t>(std::max(max_k, 1));
          ++r) {
       const auto& c = q.candidates[r];
@@ -565,15 +571,11 @@ Analysis analyze(const RunData& run, const ReportConfig& cfg) {
       const auto& s = run.strategies[si];
       const QueryRanking& rq = s.rankings[i];
       json ranked = json::array();
-      bool unparsed = false;
       for (const auto& c : rq.candidates) {
         if (!c.evidence.is_object()) break;
         ranked.push_back({{"tile", c.tile_id}, {"baseline_rank", c.baseline_rank}, {"evidence", c.evidence}});
-        unparsed = unparsed || !evidence_parsed(c.evidence);
-        for (const char* k2 : {"comparisons", "windows"})
-          if (c.evidence.contains(k2))
-            for (const auto& row : c.evidence[k2]) unparsed = unparsed || !row.value("parsed", true);
       }
+      const bool unparsed = unparsed_in(rq) > 0;
       per[s.name] = {
           {"ranked", ranked}, {"category", category(base1[i], correct1[si][i])}, {"unparsed", unparsed}};
     }
