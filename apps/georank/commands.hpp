@@ -20,5 +20,7 @@ void add_simulate(CLI::App& app);
 void add_rerank(CLI::App& app);
 void add_run(CLI::App& app);
 void add_report(CLI::App& app);
+void add_serve(CLI::App& app);
+void add_localize(CLI::App& app);
 
 }  // namespace georank::cli

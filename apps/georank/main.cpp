@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
   cli::add_simulate(app);
   cli::add_run(app);
   cli::add_report(app);
+  cli::add_serve(app);
+  cli::add_localize(app);
   try {
     std::string parent;
     if (const char* word = unknown_subcommand(app, argc, argv, parent)) {

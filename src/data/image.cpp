@@ -65,6 +65,24 @@ void Image::finalize() {
   id = h.hex();
 }
 
+bool is_supported_image(std::span<const std::uint8_t> b) {
+  const auto starts = [&](std::initializer_list<std::uint8_t> magic) {
+    return b.size() >= magic.size() && std::equal(magic.begin(), magic.end(), b.begin());
+  };
+  return starts({0xFF, 0xD8, 0xFF}) || starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}) ||
+         starts({'B', 'M'}) || starts({'G', 'I', 'F', '8'}) ||
+         (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6');
+}
+
+std::optional<std::pair<std::int64_t, std::int64_t>> image_dimensions(std::span<const std::uint8_t> encoded) {
+  if (const auto dims = declared_dimensions(encoded)) return dims;
+  if (encoded.empty() || encoded.size() > static_cast<std::size_t>(INT32_MAX)) return std::nullopt;
+  int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(encoded.data(), static_cast<int>(encoded.size()), &w, &h, &c))
+    return std::nullopt;
+  return std::pair<std::int64_t, std::int64_t>{w, h};
+}
+
 Image decode_image(std::span<const std::uint8_t> encoded, const std::string& name,
                    const ImageLimits& limits) {
   if (encoded.empty()) throw Error(ErrorKind::invalid_argument, name + ": empty image file");

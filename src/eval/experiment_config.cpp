@@ -50,12 +50,14 @@ void read_top_level(const TomlDocument& doc, ExperimentConfig& cfg) {
   }
 }
 
-void read_strategies(const TomlDocument& doc, ExperimentConfig& cfg) {
+void read_strategies(const TomlDocument& doc, ExperimentConfig& cfg, bool required) {
   RerankStepConfig shared;
   read_table(doc, "rerank", shared);
   const json* strategies = table(doc, "strategies");
-  if (strategies == nullptr || strategies->empty())
+  if (strategies == nullptr || strategies->empty()) {
+    if (!required) return;
     fail(doc.source, "needs at least one [strategies.<name>] table");
+  }
   // In the file's order (TOML tables are read back sorted by key).
   std::vector<std::string> names;
   for (const auto& [name, section] : strategies->items()) names.push_back(name);
@@ -74,7 +76,7 @@ void read_strategies(const TomlDocument& doc, ExperimentConfig& cfg) {
 
 }  // namespace
 
-ExperimentConfig experiment_config_from_toml(const TomlDocument& doc) {
+ExperimentConfig experiment_config_from_toml(const TomlDocument& doc, bool require_strategies) {
   ExperimentConfig cfg;
   read_top_level(doc, cfg);
   if (table(doc, "dataset") == nullptr) fail(doc.source, "needs a [dataset] table");
@@ -86,7 +88,7 @@ ExperimentConfig experiment_config_from_toml(const TomlDocument& doc) {
     fail(doc.where("retrieve") + ": [retrieve]",
          "query_embeddings and gallery_embeddings are the run's own (OUT/embeddings); to start from "
          "existing candidates, set candidates");
-  read_strategies(doc, cfg);
+  read_strategies(doc, cfg, require_strategies);
   return cfg;
 }
 

@@ -680,11 +680,13 @@ void write_tables(const json& rep, const json& queries, const fs::path& out) {
 }
 
 // The analysis of a run, ready to write.
-ReportResult analyzed(const RunData& run, Analysis& a, const ReportConfig& config) {
+ReportResult analyzed(RunData& run, Analysis& a, const ReportConfig& config) {
   ReportResult result;
   result.out = config.out.empty() ? (fs::path(run.run_dir) / "report").string() : config.out;
   result.report = std::move(a.report);
   result.figures = report::build_figures(result.report, a.queries, a.thumbs, config);
+  result.queries = a.queries;
+  result.dataset = std::move(run.dataset);
   return result;
 }
 
@@ -692,14 +694,14 @@ ReportResult analyzed(const RunData& run, Analysis& a, const ReportConfig& confi
 
 ReportResult analyze_run(const std::string& run_dir, const ReportConfig& config) {
   validate(config);
-  const RunData run = read_run(run_dir);
+  RunData run = read_run(run_dir);
   Analysis a = analyze(run, config);
   return analyzed(run, a, config);
 }
 
 ReportResult write_report(const std::string& run_dir, const ReportConfig& config) {
   validate(config);
-  const RunData run = read_run(run_dir);
+  RunData run = read_run(run_dir);
   Analysis a = analyze(run, config);
   ReportResult result = analyzed(run, a, config);
   const fs::path out(result.out);

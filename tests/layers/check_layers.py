@@ -18,6 +18,7 @@ BELOW = {
     "vlm": {"core", "runtime", "data", "vlm"},
     "rerank": {"core", "runtime", "data", "vlm", "rerank"},
     "eval": {"core", "runtime", "data", "retrieval", "vlm", "rerank", "eval"},
+    "serve": {"core", "runtime", "data", "retrieval", "vlm", "rerank", "eval", "serve"},
 }
 BELOW["fixtures"] = set(BELOW) | {"fixtures"}
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)

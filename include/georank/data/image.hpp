@@ -3,8 +3,10 @@
 /// fixture generators.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace georank {
@@ -37,6 +39,12 @@ Image load_image(const std::string& path, const ImageLimits& limits = {});
 /// Same for an encoded buffer; `name` is used in error messages.
 Image decode_image(std::span<const std::uint8_t> encoded, const std::string& name,
                    const ImageLimits& limits = {});
+
+/// Whether `encoded` starts like a format decode_image reads (JPEG, PNG, BMP, GIF, PPM/PGM).
+bool is_supported_image(std::span<const std::uint8_t> encoded);
+/// (width, height) an encoded image declares, read from its header without decoding pixels;
+/// nullopt when the header does not tell.
+std::optional<std::pair<std::int64_t, std::int64_t>> image_dimensions(std::span<const std::uint8_t> encoded);
 
 /// Lossless PNG encoding (what the remote backend sends, so both backends see equal pixels).
 std::vector<std::uint8_t> encode_png(const Image& image);

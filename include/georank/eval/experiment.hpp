@@ -55,8 +55,9 @@ struct ExperimentConfig {
 
 /// Reads a run config. Throws Error(invalid_argument) naming the file, line, table and key
 /// for an unknown table or key, a value of the wrong type, and a config without [dataset] or
-/// strategies; Error(not_found) for a missing file.
-ExperimentConfig experiment_config_from_toml(const TomlDocument& doc);
+/// strategies (unless `require_strategies` is false: the service's retrieval-only configs);
+/// Error(not_found) for a missing file.
+ExperimentConfig experiment_config_from_toml(const TomlDocument& doc, bool require_strategies = true);
 ExperimentConfig read_experiment_config(const std::string& path);
 
 /// Every setting, resolved: each table complete, each strategy with all its keys (no [rerank]

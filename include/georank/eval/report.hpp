@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "georank/core/config.hpp"
+#include "georank/data/dataset.hpp"
 
 namespace georank {
 
@@ -64,6 +65,10 @@ struct ReportResult {
   std::string json;  ///< report.json
   nlohmann::json report;
   std::vector<Figure> figures;
+  /// Per query (baseline order): id, city, positive_rank, the judged top candidates and each
+  /// strategy's order with its evidence and category (what the drill-down shows).
+  nlohmann::json queries;
+  Dataset dataset;          ///< the run's dataset, as read
   bool rendered = false;    ///< SVG and PNG files were written
   std::string render_note;  ///< why not, and how to get them
 };
