@@ -3,7 +3,7 @@
 // finish, then the process exits 0; a second signal ends it at once.
 
 #include <fmt/format.h>
-#include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "georank/core/atomic_file.hpp"
+#include "georank/core/error.hpp"
 #include "georank/core/log.hpp"
 #include "georank/serve/http_service.hpp"
 #include "service_options.hpp"
@@ -35,15 +36,16 @@ std::string runs_folder(const ServiceConfig& c) {
   return "";
 }
 
-void run_serve(const ServeOptions& o) {
-  // Signals are taken by one thread (sigwait): block them before any other thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+// Signals reach a pipe (any thread may take them: the runtimes start threads of their own);
+// one thread reads it and drains the service.
+int g_signal_pipe[2] = {-1, -1};
 
+extern "C" void on_signal(int sig) {
+  const char c = static_cast<char>(sig);
+  (void)!write(g_signal_pipe[1], &c, 1);
+}
+
+void run_serve(const ServeOptions& o) {
   const ServiceConfig config = service_config(o.service);
   const std::string key = api_key_of(config.serve);
   const auto localizer = load_localizer(config);
@@ -51,23 +53,18 @@ void run_serve(const ServeOptions& o) {
   const RunCatalog runs(runs_folder(config), roots);
   HttpService service(config, *localizer, runs, key);
   const int port = service.bind();
-  if (!o.port_file.empty()) write_file_atomic(o.port_file, std::to_string(port) + "\n");
-  const nlohmann::json info = localizer->info();
-  fmt::print("georank serve: http://{}:{}/  (gallery {} tiles, strategies: {}, runs: {}, API key: {})\n",
-             config.serve.host, port, info["gallery_size"].get<std::size_t>(),
-             info["strategies"].empty() ? "none (retrieval only)" : info["strategies"].dump(),
-             runs_folder(config).empty() ? "none" : runs_folder(config), key.empty() ? "off" : "required");
-  for (const auto& c : info["caveats"]) fmt::print("NOTE: {}\n", c.get<std::string>());
-  std::fflush(stdout);
 
-  std::atomic<bool> done{false};
-  std::thread waiter([&] {
+  if (pipe(g_signal_pipe) != 0) throw Error(ErrorKind::io, "serve: cannot create the signal pipe");
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::thread waiter([&service] {
     int n_signals = 0;
-    for (;;) {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      if (done) return;
-      if (sig == SIGUSR1) continue;
+    char c = 0;
+    while (read(g_signal_pipe[0], &c, 1) == 1) {
+      if (c == 0) return;  // the service stopped
       if (++n_signals > 1) {
         log_error("second signal: exiting without waiting for the requests in flight");
         std::_Exit(130);
@@ -76,10 +73,21 @@ void run_serve(const ServeOptions& o) {
       service.drain();
     }
   });
+
+  if (!o.port_file.empty()) write_file_atomic(o.port_file, std::to_string(port) + "\n");
+  const nlohmann::json info = localizer->info();
+  fmt::print("georank serve: http://{}:{}/  (gallery {} tiles, strategies: {}, runs: {}, API key: {})\n",
+             config.serve.host, port, info["gallery_size"].get<std::size_t>(),
+             info["strategies"].empty() ? "none (retrieval only)" : info["strategies"].dump(),
+             runs_folder(config).empty() ? "none" : runs_folder(config), key.empty() ? "off" : "required");
+  for (const auto& c : info["caveats"]) fmt::print("NOTE: {}\n", c.get<std::string>());
+  std::fflush(stdout);
   service.listen();
-  done = true;
-  pthread_kill(waiter.native_handle(), SIGUSR1);
+  const char stop = 0;
+  (void)!write(g_signal_pipe[1], &stop, 1);
   waiter.join();
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
   log_info("stopped");
 }
 
