@@ -309,6 +309,10 @@ int main(int argc, char** argv) {
         break;
       }
     std::atomic<std::int64_t> without_retry_after{0};
+    // cpp-httplib 0.11's client, keeping connections alive while the server answers many 503s
+    // at once, now and then reports a read error without any answer from the server (Python's
+    // http.client under the same load sees none): counted apart, as transport errors.
+    std::atomic<std::int64_t> transport{0};
     judge = run_load(o.clients, o.judge_seconds, [&](int, int) {
       httplib::Client cli("127.0.0.1", server.port());
       cli.set_read_timeout(60, 0);
@@ -317,10 +321,14 @@ int main(int argc, char** argv) {
                                                                    {"strategy", "slow", "", ""},
                                                                    {"k", "3", "", ""}});
       if (r && r->status == 503 && r->get_header_value("Retry-After").empty()) ++without_retry_after;
+      if (r && r->status != 200 && r->status != 503)
+        fmt::print(stderr, "saturated judge: HTTP {} {}\n", r->status, r->body);
+      if (!r) ++transport;
       return r ? r->status : -1;
     });
     result["judge_saturated"] = judge.to_json();
     result["judge_saturated"]["busy_without_retry_after"] = without_retry_after.load();
+    result["judge_saturated"]["client_transport_errors"] = transport.load();
     fmt::print("  saturated judge: {} answered 200, {} got 503 (Retry-After), {} other; slowest {:.0f} ms\n",
                judge.ms.size(), judge.busy, judge.errors, judge.max_ms);
   }

@@ -1,6 +1,7 @@
 #include "georank/serve/http_service.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -102,6 +103,7 @@ struct HttpService::Impl {
   std::thread drainer;
   std::mutex mutex;
   std::condition_variable idle;
+  int listen_fd = -1;
 
   Impl(const ServiceConfig& c, const Localizer& l, const RunCatalog& r, std::string k)
       : cfg(c), localizer(l), runs(r), key(std::move(k)) {}
@@ -299,6 +301,11 @@ std::string HttpService::Impl::metrics_text() const {
 }
 
 void HttpService::Impl::install() {
+  svr.set_socket_options([this](int fd) {
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = fd;
+  });
   svr.new_task_queue = [n = cfg.serve.connections] {
     return new httplib::ThreadPool(static_cast<size_t>(n));
   };
