@@ -346,8 +346,11 @@ int main(int argc, char** argv) {
     if (rss_after > rss_before * 1.10 + 16)
       fail(fmt::format("RSS grew from {:.1f} to {:.1f} MB", rss_before, rss_after));
     if (o.judge_seconds > 0) {
-      if (judge.errors > 0)
-        fail(fmt::format("{} saturated-judge requests neither 200 nor 503", judge.errors));
+      const auto n_transport = result["judge_saturated"]["client_transport_errors"].get<std::int64_t>();
+      if (judge.errors > n_transport)
+        fail(fmt::format("{} saturated-judge requests neither 200 nor 503", judge.errors - n_transport));
+      if (n_transport * 100 > judge.busy + static_cast<std::int64_t>(judge.ms.size()))
+        fail(fmt::format("{} client transport errors (over 1%)", n_transport));
       if (judge.busy == 0) fail("the saturated judge never answered 503");
       if (judge.ms.empty()) fail("the saturated judge answered nothing");
       if (result["judge_saturated"]["busy_without_retry_after"].get<std::int64_t>() > 0)
