@@ -29,6 +29,14 @@ json summary_of(const std::string& folder) {
   return json::parse(read_file_text((fs::path(folder) / "summary.json").string()));
 }
 
+// The image file `path` names (null: an unknown id), checked to lie inside `roots`.
+std::string image_inside(const DataRoots& roots, const std::string* path, const std::string& what) {
+  if (path == nullptr) throw Error(ErrorKind::not_found, "no " + what);
+  const auto inside = roots.contain(*path);
+  if (!inside) throw Error(ErrorKind::not_found, what + ": its image is not inside the data roots");
+  return *inside;
+}
+
 const char* kFilters[] = {"all", "fixed", "broken", "kept", "missed", "unparsed"};
 
 json latlon(const std::optional<LatLon>& p) {
@@ -219,24 +227,18 @@ json RunCatalog::query(const std::string& id, const std::string& query_id) const
 
 std::string RunCatalog::query_image_path(const std::string& id, const std::string& query_id) const {
   const auto l = load(id);
-  const auto it = l->analysis.dataset.query_by_id.find(query_id);
-  if (it == l->analysis.dataset.query_by_id.end())
-    throw Error(ErrorKind::not_found, "run '" + id + "' has no query '" + query_id + "'");
-  const auto path = l->roots.contain(l->analysis.dataset.queries[it->second].path);
-  if (!path)
-    throw Error(ErrorKind::not_found, "query '" + query_id + "': its image is not inside the data roots");
-  return *path;
+  const Dataset& ds = l->analysis.dataset;
+  const auto it = ds.query_by_id.find(query_id);
+  return image_inside(l->roots, it == ds.query_by_id.end() ? nullptr : &ds.queries[it->second].path,
+                      "run '" + id + "' query '" + query_id + "'");
 }
 
 std::string RunCatalog::tile_image_path(const std::string& id, const std::string& tile_id) const {
   const auto l = load(id);
-  const auto it = l->analysis.dataset.tile_by_id.find(tile_id);
-  if (it == l->analysis.dataset.tile_by_id.end())
-    throw Error(ErrorKind::not_found, "run '" + id + "' has no tile '" + tile_id + "'");
-  const auto path = l->roots.contain(l->analysis.dataset.gallery[it->second].path);
-  if (!path)
-    throw Error(ErrorKind::not_found, "tile '" + tile_id + "': its image is not inside the data roots");
-  return *path;
+  const Dataset& ds = l->analysis.dataset;
+  const auto it = ds.tile_by_id.find(tile_id);
+  return image_inside(l->roots, it == ds.tile_by_id.end() ? nullptr : &ds.gallery[it->second].path,
+                      "run '" + id + "' tile '" + tile_id + "'");
 }
 
 }  // namespace georank

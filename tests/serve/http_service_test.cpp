@@ -395,7 +395,9 @@ TEST_F(ServeDemo, TraversalAttemptsAreRefused) {
         server_->port(), std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_TRUE(answer.rfind("HTTP/1.1 404", 0) == 0 || answer.rfind("HTTP/1.1 400", 0) == 0) << path << "\n"
                                                                                               << answer;
-    if (!secret.empty()) EXPECT_EQ(answer.find(secret), std::string::npos) << path;
+    if (!secret.empty()) {
+      EXPECT_EQ(answer.find(secret), std::string::npos) << path;
+    }
   }
 }
 
