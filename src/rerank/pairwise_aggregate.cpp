@@ -6,6 +6,7 @@
 
 #include "georank/core/error.hpp"
 #include "georank/rerank/aggregate.hpp"
+#include "rerank/pairwise_strategies.hpp"
 
 namespace georank {
 namespace {
@@ -215,18 +216,19 @@ std::vector<double> bradley_terry(const std::vector<std::vector<double>>& wins,
 }
 
 AggregateResult aggregate_pairwise(PairAggregator aggregator, int n, ComparisonOracle& oracle,
-                                   const BradleyTerryOptions& bt_options, int selection_top,
-                                   bool selection_batched) {
+                                   const PairwiseOptions& options) {
   if (n < 0) throw Error(ErrorKind::invalid_argument, "negative candidate count");
   switch (aggregator) {
     case PairAggregator::all_pairs_copeland: return copeland(n, oracle);
-    case PairAggregator::all_pairs_bt: return bt(n, oracle, bt_options);
+    case PairAggregator::all_pairs_bt: return bt(n, oracle, options.bt);
     case PairAggregator::knockout: return knockout(n, oracle);
     case PairAggregator::bubble: return bubble(n, oracle);
     case PairAggregator::sort: return merge_sort(n, oracle);
     case PairAggregator::selection:
-      if (selection_top < 1) throw Error(ErrorKind::invalid_argument, "selection: top must be >= 1");
-      return selection(n, selection_top, selection_batched, oracle);
+      if (options.selection_top < 1) throw Error(ErrorKind::invalid_argument, "selection: top must be >= 1");
+      return selection(n, options.selection_top, options.selection_batched, oracle);
+    case PairAggregator::adaptive: return adaptive_top1(n, oracle, options);
+    case PairAggregator::tournament: return tournament(n, oracle, options.tournament_group);
   }
   throw Error(ErrorKind::invalid_argument, "unknown pairwise aggregator");
 }

@@ -67,4 +67,82 @@ AggregateResult rank_listwise(int n, ListJudge& judge, int window, int stride,
   return {order, score, "p_match"};
 }
 
+AggregateResult rank_setwise(int n, ListJudge& judge, int set_size, int rotations,
+                             std::vector<SetJudgment>* judgments) {
+  if (set_size < 2)
+    throw Error(ErrorKind::invalid_argument, "set-wise: sets must hold at least 2 candidates");
+  if (rotations < 1) throw Error(ErrorKind::invalid_argument, "set-wise: rotations must be >= 1");
+  const auto un = static_cast<std::size_t>(std::max(n, 0));
+  std::vector<int> stage(un, 0);
+  std::vector<double> mean_p(un, 1.0);
+  std::vector<int> alive(un);
+  std::iota(alive.begin(), alive.end(), 0);
+  int s = 0;
+  while (alive.size() > 1) {
+    ++s;
+    const std::size_t n_sets =
+        (alive.size() + static_cast<std::size_t>(set_size) - 1) / static_cast<std::size_t>(set_size);
+    std::vector<std::vector<int>> sets(n_sets);
+    for (std::size_t i = 0; i < alive.size(); ++i) {
+      const std::size_t lap = i / n_sets, pos = i % n_sets;
+      sets[lap % 2 == 0 ? pos : n_sets - 1 - pos].push_back(alive[i]);
+    }
+    std::vector<std::vector<int>> windows;
+    std::vector<std::size_t> owner;
+    for (std::size_t g = 0; g < sets.size(); ++g) {
+      const std::size_t m = sets[g].size();
+      if (m < 2) continue;
+      const std::size_t r = std::min(static_cast<std::size_t>(rotations), m);
+      for (std::size_t t = 0; t < r; ++t) {
+        const std::size_t shift = t * m / r;
+        std::vector<int> w;
+        for (std::size_t i = 0; i < m; ++i) w.push_back(sets[g][(i + shift) % m]);
+        windows.push_back(std::move(w));
+        owner.push_back(g);
+      }
+    }
+    std::vector<ListJudgment> got = judge.judge_all(windows);
+    if (got.size() != windows.size())
+      throw Error(ErrorKind::backend,
+                  fmt::format("list judge returned {} judgments for {} sets", got.size(), windows.size()));
+    std::vector<double> sum(un, 0.0);
+    std::vector<int> seen(un, 0);
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      if (got[k].probs.size() != windows[k].size())
+        throw Error(ErrorKind::backend, fmt::format("list judge returned {} probabilities for a set of {}",
+                                                    got[k].probs.size(), windows[k].size()));
+      for (std::size_t i = 0; i < windows[k].size(); ++i) {
+        sum[static_cast<std::size_t>(windows[k][i])] += got[k].probs[i];
+        ++seen[static_cast<std::size_t>(windows[k][i])];
+      }
+      if (judgments) judgments->push_back({s, std::move(got[k])});
+    }
+    std::vector<int> next;
+    for (const auto& set : sets) {
+      int best = set.front();
+      for (int c : set) {
+        const auto uc = static_cast<std::size_t>(c);
+        stage[uc] = s;
+        mean_p[uc] = seen[uc] > 0 ? sum[uc] / seen[uc] : 1.0;
+        if (mean_p[uc] > mean_p[static_cast<std::size_t>(best)] ||
+            (mean_p[uc] == mean_p[static_cast<std::size_t>(best)] && c < best))
+          best = c;
+      }
+      next.push_back(best);
+    }
+    std::sort(next.begin(), next.end());
+    alive = std::move(next);
+  }
+  std::vector<int> order(un);
+  std::iota(order.begin(), order.end(), 0);
+  const int champion = alive.empty() ? -1 : alive.front();
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    if ((a == champion) != (b == champion)) return a == champion;
+    const auto ua = static_cast<std::size_t>(a), ub = static_cast<std::size_t>(b);
+    if (stage[ua] != stage[ub]) return stage[ua] > stage[ub];
+    return mean_p[ua] > mean_p[ub];
+  });
+  return {order, mean_p, "p_match_mean"};
+}
+
 }  // namespace georank

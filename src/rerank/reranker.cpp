@@ -59,6 +59,18 @@ void validate(const RerankConfig& c) {
     throw Error(ErrorKind::invalid_argument, "listwise_window must be 0 (all k) or >= 2");
   if (c.listwise_stride < 0) throw Error(ErrorKind::invalid_argument, "listwise_stride must be >= 0");
   if (!(c.bt_regularization > 0)) throw Error(ErrorKind::invalid_argument, "bt_regularization must be > 0");
+  if (!(c.adaptive_confidence > 0 && c.adaptive_confidence < 1))
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("adaptive_confidence must be in (0, 1) (got {})", c.adaptive_confidence));
+  if (c.adaptive_budget < 0)
+    throw Error(ErrorKind::invalid_argument, "adaptive_budget must be >= 0 (0: k(k-1))");
+  if (c.tournament_group < 2) throw Error(ErrorKind::invalid_argument, "tournament_group must be >= 2");
+  if (c.setwise_size < 2) throw Error(ErrorKind::invalid_argument, "setwise_size must be >= 2");
+  if (c.setwise_rotations < 0)
+    throw Error(ErrorKind::invalid_argument, "setwise_rotations must be >= 0 (0: setwise_size)");
+  if (c.answer_mode == AnswerMode::generate_json && c.strategy == RerankStrategy::setwise)
+    throw Error(ErrorKind::invalid_argument,
+                "answer_mode generate-json is for pairwise and pointwise strategies");
   validate(c.images);
 }
 
@@ -68,14 +80,23 @@ RerankConfig rerank_config_from_json(const nlohmann::json& j) {
   return c;
 }
 
+namespace {
+
+// Set-wise prompts are listwise ones: labelled candidates, "which one matches".
+std::string_view prompt_strategy(RerankStrategy strategy) {
+  return strategy == RerankStrategy::setwise ? "listwise" : enum_name(strategy);
+}
+
+}  // namespace
+
 PromptTemplate prompt_for(const RerankConfig& config) {
   validate(config);
-  PromptTemplate t = resolve_prompt_template(config.prompt.empty() ? std::string(enum_name(config.strategy))
-                                                                   : config.prompt);
-  if (t.strategy != enum_name(config.strategy))
+  PromptTemplate t = resolve_prompt_template(
+      config.prompt.empty() ? std::string(prompt_strategy(config.strategy)) : config.prompt);
+  if (t.strategy != prompt_strategy(config.strategy))
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("prompt template '{}' ({}) is written for {}, not {}", t.name, t.source,
-                            t.strategy, enum_name(config.strategy)));
+                            t.strategy, prompt_strategy(config.strategy)));
   return t;
 }
 
@@ -94,8 +115,12 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
     const std::uint64_t seed = mix_seed(config.order_seed, hash_text(input.query_id));
     ComparisonOracle oracle(*judges.pair, config.orders, seed);
     result = aggregate_pairwise(config.aggregate, k, oracle,
-                                BradleyTerryOptions{.regularization = config.bt_regularization}, config.top,
-                                config.selection_batched);
+                                PairwiseOptions{.selection_top = config.top,
+                                                .selection_batched = config.selection_batched,
+                                                .adaptive_confidence = config.adaptive_confidence,
+                                                .adaptive_budget = config.adaptive_budget,
+                                                .tournament_group = config.tournament_group,
+                                                .bt = {.regularization = config.bt_regularization}});
     for (auto& e : evidence) {
       e["aggregate"] = enum_name(config.aggregate);
       e["orders"] = enum_name(config.orders);
@@ -144,6 +169,31 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
     }
     local.n_judgments = static_cast<std::int64_t>(got.size());
     local.n_rounds = k > 0 ? 1 : 0;
+  } else if (config.strategy == RerankStrategy::setwise) {
+    if (!judges.list) throw Error(ErrorKind::invalid_argument, "set-wise reranking needs a list judge");
+    const int rotations = config.setwise_rotations == 0 ? config.setwise_size : config.setwise_rotations;
+    std::vector<SetJudgment> sets;
+    result = rank_setwise(k, *judges.list, config.setwise_size, rotations, &sets);
+    for (auto& e : evidence) {
+      e["setwise_size"] = config.setwise_size;
+      e["rotations"] = rotations;
+      e["sets"] = nlohmann::json::array();
+    }
+    for (const SetJudgment& s : sets) {
+      nlohmann::json labels = nlohmann::json::array();
+      for (int c : s.judgment.window) labels.push_back(tile(c));
+      const nlohmann::json row = {{"stage", s.stage},
+                                  {"labels", labels},
+                                  {"probs", numbers(s.judgment.probs)},
+                                  {"covered_mass", number(s.judgment.covered_mass)},
+                                  {"parsed", s.judgment.parsed}};
+      for (int c : s.judgment.window) evidence[static_cast<std::size_t>(c)]["sets"].push_back(row);
+      local.n_unparsed += s.judgment.parsed ? 0 : 1;
+    }
+    local.n_judgments = static_cast<std::int64_t>(sets.size());
+    int stages = 0;
+    for (const SetJudgment& s : sets) stages = std::max(stages, s.stage);
+    local.n_rounds = stages;
   } else {
     if (!judges.list) throw Error(ErrorKind::invalid_argument, "listwise reranking needs a list judge");
     const int window = config.listwise_window == 0 ? std::max(k, 2) : config.listwise_window;
@@ -182,10 +232,10 @@ QueryRanking rerank_query(const QueryRanking& input, const JudgeImages& images, 
   if (images.candidates.size() < k || !images.query)
     throw Error(ErrorKind::invalid_argument, fmt::format("query {}: {} candidate images for a top-{} rerank",
                                                          input.query_id, images.candidates.size(), k));
-  if (prompt.strategy != enum_name(config.strategy))
+  if (prompt.strategy != prompt_strategy(config.strategy))
     throw Error(ErrorKind::invalid_argument,
                 fmt::format("prompt template '{}' is written for {}, not {}", prompt.name, prompt.strategy,
-                            enum_name(config.strategy)));
+                            prompt_strategy(config.strategy)));
   Judges judges;
   std::unique_ptr<PairJudge> pair;
   std::unique_ptr<PointJudge> point;

@@ -296,24 +296,38 @@ class VlmListJudge final : public ListJudge {
       : backend_(backend), prompt_(prompt), images_(std::move(images)), n_requests_(n_requests) {
     if (prompt.strategy != "listwise")
       throw Error(ErrorKind::invalid_argument,
-                  fmt::format("prompt template '{}' is for {}, not listwise", prompt.name, prompt.strategy));
+                  fmt::format("prompt template '{}' is for {}, not listwise (set-wise prompts use listwise "
+                              "templates)",
+                              prompt.name, prompt.strategy));
   }
 
   ListJudgment judge(std::span<const int> window) override {
-    const VlmRequest request = render_prompt(prompt_, images_.query, pick(images_, window), images_.layout);
-    const auto responses = backend_.run(std::span(&request, 1));
-    check_count(responses, 1);
-    if (n_requests_) *n_requests_ += 1;
-    ListJudgment j;
-    j.window.assign(window.begin(), window.end());
-    j.covered_mass = responses[0].covered_mass;
-    if (const auto d = answer_distribution(responses[0], request.choices)) {
-      j.probs = *d;
-    } else {
-      j.probs.assign(window.size(), 1.0 / static_cast<double>(window.size()));
-      j.parsed = false;
+    const std::vector<int> one(window.begin(), window.end());
+    return std::move(judge_all(std::span(&one, 1)).front());
+  }
+
+  std::vector<ListJudgment> judge_all(std::span<const std::vector<int>> windows) override {
+    std::vector<VlmRequest> requests;
+    for (const auto& w : windows)
+      requests.push_back(render_prompt(prompt_, images_.query, pick(images_, w), images_.layout));
+    if (requests.empty()) return {};
+    const auto responses = backend_.run(requests);
+    check_count(responses, requests.size());
+    if (n_requests_) *n_requests_ += static_cast<int>(requests.size());
+    std::vector<ListJudgment> out;
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+      ListJudgment j;
+      j.window = windows[i];
+      j.covered_mass = responses[i].covered_mass;
+      if (const auto d = answer_distribution(responses[i], requests[i].choices)) {
+        j.probs = *d;
+      } else {
+        j.probs.assign(windows[i].size(), 1.0 / static_cast<double>(windows[i].size()));
+        j.parsed = false;
+      }
+      out.push_back(std::move(j));
     }
-    return j;
+    return out;
   }
 
  private:

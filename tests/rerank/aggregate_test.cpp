@@ -39,7 +39,8 @@ const std::vector<int> kTrueOrder = {3, 0, 4, 1, 2};
 TEST(PairwiseAggregators, BradleyTerryRecoversAKnownOrderAndStrengthRatios) {
   StrengthJudge judge(kStrengths);
   ComparisonOracle oracle(judge, PairOrders::single);
-  const auto r = aggregate_pairwise(PairAggregator::all_pairs_bt, 5, oracle, {.regularization = 1e-6});
+  const auto r =
+      aggregate_pairwise(PairAggregator::all_pairs_bt, 5, oracle, {.bt = {.regularization = 1e-6}});
   EXPECT_EQ(r.order, kTrueOrder);
   // With (almost) no regularisation the soft outcomes are exactly BT-consistent, so the fit
   // returns the generating log-strength differences.
@@ -52,7 +53,7 @@ TEST(PairwiseAggregators, BradleyTerryRecoversAKnownOrderAndStrengthRatios) {
 TEST(PairwiseAggregators, BradleyTerryRegularisationShrinksButKeepsTheOrder) {
   StrengthJudge judge(kStrengths);
   ComparisonOracle oracle(judge, PairOrders::single);
-  const auto r = aggregate_pairwise(PairAggregator::all_pairs_bt, 5, oracle, {.regularization = 1.0});
+  const auto r = aggregate_pairwise(PairAggregator::all_pairs_bt, 5, oracle, {.bt = {.regularization = 1.0}});
   EXPECT_EQ(r.order, kTrueOrder);
   EXPECT_LT(r.score[3] - r.score[2], std::log(9.0));
 }
@@ -173,7 +174,8 @@ TEST(PairwiseAggregators, SelectionReproducesThePapersComparisonSequenceCallByCa
     std::vector<std::vector<std::pair<int, int>>> calls;
   } judge;
   ComparisonOracle oracle(judge, PairOrders::single);
-  const auto r = aggregate_pairwise(PairAggregator::selection, 5, oracle, {}, 3, /*batched=*/false);
+  const auto r = aggregate_pairwise(PairAggregator::selection, 5, oracle,
+                                    {.selection_top = 3, .selection_batched = false});
   // Round 0: 0 loses to 1, 1 beats 2, 1 loses to 3, 3 beats 4; 3 swaps into place 0 -> [3 1 2 0 4].
   // Round 1: 1 beats 2 (asked again), 0 and 4. Round 2: 2 beats 0; 2 vs 4 unparsed: 2 stays.
   const std::vector<std::pair<int, int>> expected = {{0, 1}, {1, 2}, {1, 3}, {3, 4}, {1, 2},
@@ -192,7 +194,7 @@ TEST(PairwiseAggregators, SelectionReproducesThePapersComparisonSequenceCallByCa
   // win, then (3,4).
   Scripted batched_judge;
   ComparisonOracle batched(batched_judge, PairOrders::single);
-  const auto rb = aggregate_pairwise(PairAggregator::selection, 5, batched, {}, 3);
+  const auto rb = aggregate_pairwise(PairAggregator::selection, 5, batched, {.selection_top = 3});
   EXPECT_EQ(rb.order, r.order);
   ASSERT_EQ(batched.judgments().size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i)
@@ -203,7 +205,8 @@ TEST(PairwiseAggregators, SelectionReproducesThePapersComparisonSequenceCallByCa
   // K = 10: 3K - 6 = 24 calls; the true top 3 come first with an always-right judge.
   StrengthJudge strong({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
   ComparisonOracle o10(strong, PairOrders::single);
-  const auto r10 = aggregate_pairwise(PairAggregator::selection, 10, o10, {}, 3, false);
+  const auto r10 = aggregate_pairwise(PairAggregator::selection, 10, o10,
+                                      {.selection_top = 3, .selection_batched = false});
   EXPECT_EQ(strong.calls, 24);
   EXPECT_EQ(std::vector<int>(r10.order.begin(), r10.order.begin() + 3), (std::vector<int>{9, 8, 7}));
 }

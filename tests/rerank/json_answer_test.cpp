@@ -131,7 +131,8 @@ TEST(JsonAnswer, SelectionOverGeneratedPreferencesKeepsTheBestOnAFailure) {
   ScriptedBackend backend({"2}", "??", "1}", "2}", "1}", "2}"});
   auto judge = make_vlm_pair_judge(backend, prompt, images(4), AnswerMode::generate_json);
   ComparisonOracle oracle(*judge, PairOrders::single);
-  const auto r = aggregate_pairwise(PairAggregator::selection, 4, oracle, {}, 3, /*batched=*/false);
+  const auto r = aggregate_pairwise(PairAggregator::selection, 4, oracle,
+                                    {.selection_top = 3, .selection_batched = false});
   EXPECT_EQ(r.order, (std::vector<int>{1, 2, 3, 0}));
   EXPECT_EQ(backend.seen.size(), 6u);  // 3K - 6 sequential calls
   EXPECT_FALSE(oracle.judgments()[1].parsed);

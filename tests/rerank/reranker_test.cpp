@@ -243,7 +243,7 @@ TEST(Reranker, PromptMustMatchTheStrategy) {
   cfg.strategy = RerankStrategy::pairwise;
   cfg.prompt = "pointwise-yesno";
   EXPECT_THROW(prompt_for(cfg), Error);
-  EXPECT_THROW(rerank_config_from_json({{"aggregate", "tournament"}}), Error);
+  EXPECT_THROW(rerank_config_from_json({{"aggregate", "round-robin-elo"}}), Error);
   RerankConfig bad;
   bad.k = 0;
   EXPECT_THROW(validate(bad), Error);

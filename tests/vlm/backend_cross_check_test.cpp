@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "georank/rerank/rerank.hpp"
 #include "georank/vlm/image_layout.hpp"
 #include "georank/vlm/llama_backend.hpp"
 #include "georank/vlm/remote_backend.hpp"
@@ -131,6 +132,64 @@ TEST_F(BackendCrossCheck, CompositeLayoutRequestsAgree) {
     requests.push_back(apply_image_layout(r, {ImageLayout::composite, 64}));
   for (const auto& r : requests) ASSERT_EQ(r.images.size(), 1u);
   expect_same_judgments(in_process()->run(requests), remote()->run(requests), requests);
+}
+
+TEST_F(BackendCrossCheck, TheBudgetAwareStrategiesRerankAlikeOnBothBackends) {
+  // Adaptive, tournament and set-wise reranking of one query's top 5 through the in-process
+  // engine and through llama-server: the same judgments asked, the same answers, the same order.
+  QueryRanking input;
+  input.query_id = "pano_cross";
+  JudgeImages images;
+  images.query = noise_image(64, 32, 900);
+  for (int i = 0; i < 5; ++i) {
+    RankedCandidate c;
+    c.tile_id = "tile" + std::to_string(i);
+    c.score = 1.0 - 0.1 * i;
+    input.candidates.push_back(c);
+    images.candidates.push_back(noise_image(32 + 4 * i, 32, 910u + static_cast<std::uint32_t>(i)));
+  }
+  const auto local = in_process();
+  const auto served = remote();
+  for (const char* name : {"adaptive", "tournament", "setwise"}) {
+    SCOPED_TRACE(name);
+    RerankConfig cfg;
+    cfg.k = 5;
+    if (std::string(name) == "setwise") {
+      cfg.strategy = RerankStrategy::setwise;
+      cfg.setwise_size = 3;
+    } else {
+      cfg.aggregate = std::string(name) == "adaptive" ? PairAggregator::adaptive : PairAggregator::tournament;
+      cfg.orders = PairOrders::both;
+      cfg.tournament_group = 3;
+    }
+    const PromptTemplate prompt = prompt_for(cfg);
+    RerankStats ls, ss;
+    const QueryRanking a = rerank_query(input, images, cfg, prompt, *local, &ls);
+    const QueryRanking b = rerank_query(input, images, cfg, prompt, *served, &ss);
+    EXPECT_GT(ls.n_judgments, 0);
+    EXPECT_EQ(ls.n_judgments, ss.n_judgments);
+    EXPECT_EQ(ls.n_unparsed, 0);
+    ASSERT_EQ(a.candidates.size(), b.candidates.size());
+    const char* key = cfg.strategy == RerankStrategy::setwise ? "sets" : "comparisons";
+    for (std::size_t i = 0; i < a.candidates.size(); ++i) {
+      EXPECT_EQ(a.candidates[i].tile_id, b.candidates[i].tile_id) << "position " << i;
+      const auto& ea = a.candidates[i].evidence.at(key);
+      const auto& eb = b.candidates[i].evidence.at(key);
+      ASSERT_EQ(ea.size(), eb.size());
+      for (std::size_t j = 0; j < ea.size(); ++j) {
+        if (cfg.strategy == RerankStrategy::setwise) {
+          EXPECT_EQ(ea[j].at("labels"), eb[j].at("labels"));
+          const auto pa = ea[j].at("probs").get<std::vector<double>>();
+          const auto pb = eb[j].at("probs").get<std::vector<double>>();
+          ASSERT_EQ(pa.size(), pb.size());
+          for (std::size_t t = 0; t < pa.size(); ++t) EXPECT_NEAR(pa[t], pb[t], 1e-3);
+        } else {
+          EXPECT_EQ(ea[j].at("first"), eb[j].at("first"));
+          EXPECT_NEAR(ea[j].at("p_first").get<double>(), eb[j].at("p_first").get<double>(), 1e-3);
+        }
+      }
+    }
+  }
 }
 
 TEST_F(BackendCrossCheck, ChatPromptsPrefillsAndGenerationAgree) {

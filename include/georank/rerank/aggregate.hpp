@@ -37,6 +37,17 @@ enum class PairAggregator {
   /// remaining challengers in one call, so they share its prefix, and stops reading at the
   /// first win; the judgments used, and so the result, are those of the sequential protocol.
   selection,
+  /// Active Bradley-Terry top-1 identification: a first round shows candidate 0 against every
+  /// other candidate (orders alternating), then each round fits a Bradley-Terry model with a
+  /// first-position effect and a Gaussian prior and asks the unasked presentations that can
+  /// still overturn the leader (the second order first), until the leader is settled with
+  /// `adaptive_confidence` (every rival has P(rival stronger) <= 1 - confidence) or
+  /// `adaptive_budget` judgments are spent. Presentation orders are its own (`orders` unused).
+  adaptive,
+  /// Group stages plus a final: groups of `tournament_group` (snake-seeded by retrieval rank)
+  /// play all pairs in one round, each group's winner (most soft wins) advances, until one
+  /// group is left, whose all-pairs result is the final.
+  tournament,
 };
 
 inline constexpr EnumName<PairOrders> kPairOrdersNames[] = {
@@ -50,7 +61,9 @@ inline constexpr EnumName<PairAggregator> kPairAggregatorNames[] = {
     {PairAggregator::knockout, "knockout"},
     {PairAggregator::bubble, "bubble"},
     {PairAggregator::sort, "sort"},
-    {PairAggregator::selection, "selection"}};
+    {PairAggregator::selection, "selection"},
+    {PairAggregator::adaptive, "adaptive"},
+    {PairAggregator::tournament, "tournament"}};
 inline std::span<const EnumName<PairAggregator>> enum_names(PairAggregator) {
   return kPairAggregatorNames;
 }
@@ -109,12 +122,39 @@ struct BradleyTerryOptions {
 std::vector<double> bradley_terry(const std::vector<std::vector<double>>& wins,
                                   const BradleyTerryOptions& options = {});
 
+/// The settings of the pairwise aggregators (RerankConfig's pairwise fields).
+struct PairwiseOptions {
+  int selection_top = 3;             ///< selection: the N top positions found
+  bool selection_batched = true;     ///< selection: each round in one call (same judgments used)
+  double adaptive_confidence = 0.9;  ///< adaptive: stop when the leader is settled this surely
+  int adaptive_budget = 0;           ///< adaptive: most judgments per query; 0: n(n-1), every presentation
+  int tournament_group = 4;          ///< tournament: candidates per group (>= 2)
+  BradleyTerryOptions bt = {};       ///< all-pairs-bt
+};
+
 /// Runs a pairwise aggregator over n candidates. Each round's comparisons go to the oracle in
-/// one compare() call. `selection_top` is the N of `selection`; `selection_batched` asks each
-/// of its rounds in one call (same judgments used, fewer calls, shared prefixes).
+/// one call, so a round's requests share their prefixes.
 AggregateResult aggregate_pairwise(PairAggregator aggregator, int n, ComparisonOracle& oracle,
-                                   const BradleyTerryOptions& bt = {}, int selection_top = 3,
-                                   bool selection_batched = true);
+                                   const PairwiseOptions& options = {});
+
+/// One presentation and its outcome for a Bradley-Terry fit with a first-position effect.
+struct ShownOutcome {
+  int first = -1, second = -1;
+  double p_first = 0.5;  ///< soft outcome: P(first wins)
+};
+
+/// Bradley-Terry posterior (Laplace approximation): log-strengths theta (prior N(0, prior_sd^2))
+/// and a first-position effect beta (prior N(0, 1)) fitted by Newton's method to soft outcomes,
+/// P(first wins) = sigmoid(theta_first - theta_second + beta).
+struct BradleyTerryPosterior {
+  std::vector<double> theta;             ///< posterior mode, per candidate
+  double position_effect = 0;            ///< beta
+  std::vector<std::vector<double>> cov;  ///< covariance of theta (n x n)
+  /// P(theta_b > theta_a) under the Gaussian approximation.
+  [[nodiscard]] double p_stronger(int b, int a) const;
+};
+BradleyTerryPosterior fit_bradley_terry_posterior(int n, std::span<const ShownOutcome> outcomes,
+                                                  double prior_sd = 1.0);
 
 /// Pointwise ranking: fused = alpha * vlm + (1 - alpha) * retrieval_minmax, where `vlm` is in
 /// [0, 1] (NaN: unparsed) and retrieval scores are min-max normalised over the n candidates.
@@ -133,5 +173,19 @@ struct ListWindow {
 /// one call. `score` holds each candidate's probability in the last window that held it.
 AggregateResult rank_listwise(int n, ListJudge& judge, int window, int stride,
                               std::vector<ListWindow>* windows = nullptr);
+
+/// One set-wise prompt and the judgment made on it.
+struct SetJudgment {
+  int stage = 0;  ///< 1 for the first stage
+  ListJudgment judgment;
+};
+
+/// Set-wise knockout for the top-1: sets of at most `set_size` candidates (snake-seeded by
+/// retrieval rank), each shown `rotations` times with its labels rotated (every candidate under
+/// every label once when rotations = set size) and judged by the mean of its distributions;
+/// each set's best advances until one is left. All prompts of a stage go to the judge in one
+/// call. The rest follow by the stage they reached, then their mean probability there.
+AggregateResult rank_setwise(int n, ListJudge& judge, int set_size, int rotations,
+                             std::vector<SetJudgment>* judgments = nullptr);
 
 }  // namespace georank

@@ -66,6 +66,12 @@ class ListJudge {
  public:
   virtual ~ListJudge() = default;
   virtual ListJudgment judge(std::span<const int> window) = 0;
+  /// Several windows in one round (a VLM judge sends them in one batch); by default one by one.
+  virtual std::vector<ListJudgment> judge_all(std::span<const std::vector<int>> windows) {
+    std::vector<ListJudgment> out;
+    for (const auto& w : windows) out.push_back(judge(w));
+    return out;
+  }
 };
 
 /// How a direct-score template is read: the expected value over the closed answer set

@@ -26,6 +26,7 @@ enum class RerankStrategy {
   pointwise_yesno_reasoning,  ///< P(Yes) after a short generated reasoning
   pairwise,                   ///< a comparison oracle plus an aggregator
   listwise,                   ///< labelled candidates in one prompt, sliding window
+  setwise,                    ///< best-of-c prompts (listwise labels), debiased over rotations, knockout
 };
 inline constexpr EnumName<RerankStrategy> kRerankStrategyNames[] = {
     {RerankStrategy::pointwise_score, "pointwise-score"},
@@ -33,12 +34,13 @@ inline constexpr EnumName<RerankStrategy> kRerankStrategyNames[] = {
     {RerankStrategy::pointwise_yesno, "pointwise-yesno"},
     {RerankStrategy::pointwise_yesno_reasoning, "pointwise-yesno-reasoning"},
     {RerankStrategy::pairwise, "pairwise"},
-    {RerankStrategy::listwise, "listwise"}};
+    {RerankStrategy::listwise, "listwise"},
+    {RerankStrategy::setwise, "setwise"}};
 inline std::span<const EnumName<RerankStrategy>> enum_names(RerankStrategy) {
   return kRerankStrategyNames;
 }
 inline bool is_pointwise(RerankStrategy s) {
-  return s != RerankStrategy::pairwise && s != RerankStrategy::listwise;
+  return s != RerankStrategy::pairwise && s != RerankStrategy::listwise && s != RerankStrategy::setwise;
 }
 
 /// The reranker's configuration. Its field names are the CLI flags (`--k`, `--order-seed`,
@@ -70,6 +72,17 @@ struct RerankConfig {
   int listwise_stride = 0;
   /// Pairwise all-pairs-bt: regularisation (virtual wins and losses per candidate).
   double bt_regularization = 0.1;
+  /// Pairwise adaptive: stop when the leader is settled with this confidence.
+  double adaptive_confidence = 0.9;
+  /// Pairwise adaptive: most judgments per query; 0: every presentation, k(k-1).
+  int adaptive_budget = 0;
+  /// Pairwise tournament: candidates per group.
+  int tournament_group = 4;
+  /// Set-wise: candidates per prompt (labels "1".."c").
+  int setwise_size = 4;
+  /// Set-wise: presentations of each set, its labels rotated; 0: setwise_size (every candidate
+  /// under every label once), 1: no debiasing.
+  int setwise_rotations = 0;
   /// How a judgment's images are shown (flat keys `layout`, `composite_panel_px`): separate,
   /// or one composite canvas with panels 1..N.
   ImageLayoutConfig images;
@@ -78,9 +91,10 @@ struct RerankConfig {
   static void fields(Self& c, Visit&& v) {
     v("strategy", c.strategy,
       "pointwise-score | pointwise-likert | pointwise-yesno | pointwise-yesno-reasoning | pairwise | "
-      "listwise");
+      "listwise | setwise");
     v("aggregate", c.aggregate,
-      "Pairwise: all-pairs-copeland | all-pairs-bt | knockout | bubble | sort | selection");
+      "Pairwise: all-pairs-copeland | all-pairs-bt | knockout | bubble | sort | selection | adaptive | "
+      "tournament");
     v("orders", c.orders, "Pairwise presentation orders: single | both | random");
     v("k", c.k, "Rerank the top-k (the rest keep retrieval order)");
     v("top", c.top, "Pairwise selection: how many top positions to select (the paper: 3)");
@@ -95,6 +109,12 @@ struct RerankConfig {
     v("listwise_window", c.listwise_window, "Listwise: candidates per prompt (0: all k)");
     v("listwise_stride", c.listwise_stride, "Listwise: window step (0: half the window)");
     v("bt_regularization", c.bt_regularization, "Bradley-Terry pseudo-wins per candidate");
+    v("adaptive_confidence", c.adaptive_confidence, "Pairwise adaptive: stop when the top-1 is this sure");
+    v("adaptive_budget", c.adaptive_budget, "Pairwise adaptive: most judgments per query (0: k(k-1))");
+    v("tournament_group", c.tournament_group, "Pairwise tournament: candidates per group");
+    v("setwise_size", c.setwise_size, "Set-wise: candidates per prompt");
+    v("setwise_rotations", c.setwise_rotations,
+      "Set-wise: label rotations per set (0: setwise_size, 1: no debiasing)");
     ImageLayoutConfig::fields(c.images, v);
   }
 };
