@@ -17,6 +17,7 @@
 #include "georank/data/image.hpp"
 #include "georank/eval/diagnostics.hpp"
 #include "georank/eval/metrics.hpp"
+#include "georank/eval/pareto.hpp"
 #include "georank/eval/statistics.hpp"
 #include "georank/rerank/rerank.hpp"
 #include "georank/rerank/rerank_step.hpp"
@@ -526,6 +527,16 @@ Analysis analyze(const RunData& run, const ReportConfig& cfg) {
   const auto holm = holm_adjust(raw_p);
   for (std::size_t i = 0; i < run.strategies.size(); ++i)
     strategies[run.strategies[i].name]["mcnemar_p_holm"] = holm[i];
+  // The cost/accuracy front over the baseline (no judgments) and the strategies.
+  std::vector<CostPoint> points = {{"baseline", 0.0, baseline["recall"].value("1", 0.0)}};
+  for (const auto& name : order) {
+    const json& row = strategies[name.get<std::string>()];
+    points.push_back({name, row["judgments_per_query"].get<double>(), row["recall"].value("1", 0.0)});
+  }
+  const auto front = pareto_front(points);
+  baseline["pareto"] = static_cast<bool>(front[0]);
+  for (std::size_t i = 0; i < order.size(); ++i)
+    strategies[order[i].get<std::string>()]["pareto"] = static_cast<bool>(front[i + 1]);
 
   Analysis a;
   a.report = {{"georank_report", 1},
@@ -629,8 +640,8 @@ void write_tables(const json& rep, const json& queries, const fs::path& out) {
     header.push_back("delta_r" + std::to_string(k) + "_lo");
     header.push_back("delta_r" + std::to_string(k) + "_hi");
   }
-  for (const char* h :
-       {"mcnemar_p", "mcnemar_p_holm", "fixed", "broken", "oracle_r1", "judgments_per_query", "unparsed"})
+  for (const char* h : {"mcnemar_p", "mcnemar_p_holm", "fixed", "broken", "oracle_r1", "judgments_per_query",
+                        "unparsed", "pareto"})
     header.push_back(h);
   std::vector<std::vector<json>> rows;
   {
@@ -638,6 +649,7 @@ void write_tables(const json& rep, const json& queries, const fs::path& out) {
     for (int k : rep["ks"]) r.push_back(rep["baseline"]["recall"][std::to_string(k)]);
     for (std::size_t i = 0; i < 3 * rep["ks"].size(); ++i) r.push_back(json());
     for (int i = 0; i < 7; ++i) r.push_back(i == 5 ? json(0) : json());
+    r.push_back(rep["baseline"]["pareto"]);
     rows.push_back(r);
   }
   for (const auto& name : rep["strategy_order"]) {
@@ -650,8 +662,8 @@ void write_tables(const json& rep, const json& queries, const fs::path& out) {
       r.push_back(s[d + "_ci95"][0]);
       r.push_back(s[d + "_ci95"][1]);
     }
-    for (const char* h :
-         {"mcnemar_p", "mcnemar_p_holm", "fixed", "broken", "oracle_r1", "judgments_per_query", "unparsed"})
+    for (const char* h : {"mcnemar_p", "mcnemar_p_holm", "fixed", "broken", "oracle_r1",
+                          "judgments_per_query", "unparsed", "pareto"})
       r.push_back(s[h]);
     rows.push_back(r);
   }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "eval/report_parts.hpp"
+#include "georank/eval/pareto.hpp"
 
 namespace georank::report {
 namespace {
@@ -247,30 +248,17 @@ Figure meter_cdf(const json& report) {
 }
 
 Figure cost_accuracy(const json& report) {
-  json values = json::array({{{"strategy", "baseline"},
-                              {"judgments", 0},
-                              {"r1", 100 * report["baseline"]["recall"].value("1", 0.0)}}});
+  std::vector<CostPoint> points = {{"baseline", 0.0, report["baseline"]["recall"].value("1", 0.0)}};
   for (const auto& name : report["strategy_order"]) {
     const json& s = report["strategies"][name.get<std::string>()];
-    values.push_back({{"strategy", name},
-                      {"judgments", s["judgments_per_query"]},
-                      {"r1", 100 * s["recall"].value("1", 0.0)}});
+    points.push_back({name, s["judgments_per_query"].get<double>(), s["recall"].value("1", 0.0)});
   }
-  json spec = base_spec("Cost against accuracy");
-  spec["data"] = {{"values", values}};
-  spec["width"] = 360;
-  spec["height"] = 240;
-  const json enc = {
-      {"x", {{"field", "judgments"}, {"type", "quantitative"}, {"title", "judgments per query"}}},
-      {"y", {{"field", "r1"}, {"type", "quantitative"}, {"title", "R@1 (%)"}}}};
-  json text_enc = enc;
-  text_enc["text"] = {{"field", "strategy"}};
-  spec["layer"] =
-      json::array({{{"mark", {{"type", "point"}, {"filled", true}, {"size", 60}}}, {"encoding", enc}},
-                   {{"mark", {{"type", "text"}, {"align", "left"}, {"dx", 6}, {"fontSize", 10}}},
-                    {"encoding", text_enc}}});
-  return {"cost_accuracy", "Cost against accuracy",
-          "Judgments per query (each presentation order counts) against R@1, one point per strategy.", spec};
+  Figure f = cost_accuracy_figure(points, "Cost against accuracy");
+  f.caption =
+      "Judgments per query (each presentation order counts) against R@1, one point per strategy; the line "
+      "is the Pareto front (no other strategy has a higher R@1 at no more judgments), dominated strategies "
+      "are hollow.";
+  return f;
 }
 
 // Figure 5: rows of examples; the query, then the top-K in baseline order, the judge's top-1
@@ -399,3 +387,54 @@ std::vector<Figure> build_figures(const json& report, const json& queries, const
 }
 
 }  // namespace georank::report
+
+namespace georank {
+
+Figure cost_accuracy_figure(std::span<const CostPoint> points, const std::string& title) {
+  using nlohmann::json;
+  const auto front = pareto_front(points);
+  json values = json::array();
+  for (std::size_t i = 0; i < points.size(); ++i)
+    values.push_back({{"name", points[i].name},
+                      {"group", points[i].group.empty() ? points[i].name : points[i].group},
+                      {"judgments", points[i].cost},
+                      {"r1", 100 * points[i].value},
+                      {"front", static_cast<bool>(front[i])}});
+  json spec = report::base_spec(title);
+  spec["data"] = {{"values", values}};
+  spec["width"] = 420;
+  spec["height"] = 280;
+  const json x = {{"field", "judgments"}, {"type", "quantitative"}, {"title", "judgments per query"}};
+  const json y = {
+      {"field", "r1"}, {"type", "quantitative"}, {"title", "R@1 (%)"}, {"scale", {{"zero", false}}}};
+  const json tooltip = json::array({{{"field", "name"}, {"type", "nominal"}},
+                                    {{"field", "judgments"}, {"type", "quantitative"}, {"format", ".1f"}},
+                                    {{"field", "r1"}, {"type", "quantitative"}, {"format", ".1f"}},
+                                    {{"field", "front"}, {"type", "nominal"}, {"title", "on the front"}}});
+  const json on_front = {{"filter", "datum.front"}};
+  const json scale = {{"scheme", "tableau20"}};
+  // Few points: label them all; many (a simulation): label the front only.
+  const json labelled = points.size() <= 12 ? json::array() : json::array({on_front});
+  spec["layer"] = json::array(
+      {{{"transform", json::array({on_front})},
+        {"mark",
+         {{"type", "line"}, {"interpolate", "step-after"}, {"color", "#888"}, {"strokeDash", {4, 3}}}},
+        {"encoding", {{"x", x}, {"y", y}, {"order", {{"field", "judgments"}, {"type", "quantitative"}}}}}},
+       {{"mark", {{"type", "point"}, {"size", 70}, {"strokeWidth", 2}}},
+        {"encoding",
+         {{"x", x},
+          {"y", y},
+          {"color", {{"field", "group"}, {"type", "nominal"}, {"title", "strategy"}, {"scale", scale}}},
+          {"fill", {{"field", "group"}, {"type", "nominal"}, {"legend", nullptr}, {"scale", scale}}},
+          {"fillOpacity", {{"condition", {{"test", "datum.front"}, {"value", 1}}}, {"value", 0}}},
+          {"tooltip", tooltip}}}},
+       {{"transform", labelled},
+        {"mark", {{"type", "text"}, {"align", "left"}, {"dx", 7}, {"dy", -4}, {"fontSize", 10}}},
+        {"encoding", {{"x", x}, {"y", y}, {"text", {{"field", "name"}}}}}}});
+  return {"cost_accuracy", title,
+          "Judgments per query against R@1, one point per system; the dashed line is the Pareto front, "
+          "dominated systems are hollow.",
+          spec};
+}
+
+}  // namespace georank

@@ -127,6 +127,23 @@ TEST(Report, RunWritesTheReportWithEveryStrategyKeyedByItsName) {
   EXPECT_GT(yesno["auroc"].get<double>(), 0.5);  // the simulated judge prefers the positive
   EXPECT_EQ(yesno["reliability"].size(), 10u);
   EXPECT_FALSE(rep["strategies"]["likert"]["diagnostics"].contains("reliability"));
+  // The Pareto flags, checked by brute force against the baseline and every strategy.
+  std::vector<std::pair<double, double>> points = {{0.0, rep["baseline"]["recall"]["1"].get<double>()}};
+  for (const auto& name : rep["strategy_order"]) {
+    const json& s = rep["strategies"][name.get<std::string>()];
+    points.emplace_back(s["judgments_per_query"].get<double>(), s["recall"]["1"].get<double>());
+  }
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    bool dominated = false;
+    for (const auto& o : points)
+      dominated |= (o.first <= points[i].first && o.second > points[i].second) ||
+                   (o.first < points[i].first && o.second >= points[i].second);
+    const json& row =
+        i == 0 ? rep["baseline"] : rep["strategies"][rep["strategy_order"][i - 1].get<std::string>()];
+    EXPECT_EQ(row.at("pareto").get<bool>(), !dominated) << i;
+  }
+  const std::string csv = read_text(r.report + "/strategies.csv");
+  EXPECT_NE(csv.substr(0, csv.find('\n')).find(",pareto"), std::string::npos);
 }
 
 TEST(Report, StatisticsMatchScipyAndNumpy) {
