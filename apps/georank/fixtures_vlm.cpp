@@ -15,19 +15,28 @@ void add_fixtures_vlm(CLI::App& parent) {
   static std::string out_dir;
   static std::uint64_t seed = 0;
   static std::string shape = "tiny";
+  static std::string type = "native";
   cmd->add_option("--out", out_dir, "Output folder (created if missing)")->required();
   cmd->add_option("--seed", seed, "Random seed; the same seed gives identical files")
       ->check(fits_64_bits(false))
       ->capture_default_str();
-  cmd->add_option("--shape", shape, "tiny (tests) or bench (~135M text model + ViT-B/16-like tower)")
-      ->check(CLI::IsMember({"tiny", "bench"}))
+  cmd->add_option("--shape", shape,
+                  "tiny (tests), bench (~135M text model + ViT-B/16-like tower) or llava7b (LLaVA-1.5-7B "
+                  "shape: 4096 wide, 32 layers, ViT-L/14 at 336 px, 576 image tokens; ~4 GB at q4_k)")
+      ->check(CLI::IsMember({"tiny", "bench", "llava7b"}))
+      ->capture_default_str();
+  cmd->add_option("--type", type,
+                  "Text-model weight type: native (f32 tiny, f16 bench, q4_k llava7b), f16, q8_0 or q4_k "
+                  "(rows not a multiple of the block fall back to q8_0, then f16)")
+      ->check(CLI::IsMember({"native", "f16", "q8_0", "q4_k"}))
       ->capture_default_str();
   cmd->callback([] {
-    const VlmFixtureFiles files = write_vlm_fixture(out_dir, seed, parse_vlm_fixture_shape(shape));
+    const VlmFixtureFiles files =
+        write_vlm_fixture(out_dir, seed, parse_vlm_fixture_shape(shape), parse_vlm_fixture_type(type));
     fmt::print(
-        "text model  {}\nmmproj      {}\nnote        random weights (seed {}, shape {}): outputs mean "
-        "nothing\n",
-        files.text_model, files.mmproj, seed, shape);
+        "text model  {} (matrices: {})\nmmproj      {}\nnote        random weights (seed {}, shape {}, "
+        "type {}): outputs mean nothing\n",
+        files.text_model, files.text_types, files.mmproj, seed, shape, type);
   });
 }
 
