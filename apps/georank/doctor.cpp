@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -14,7 +15,18 @@ namespace {
 nlohmann::json to_json(const RuntimeReport& r) {
   nlohmann::json backends = nlohmann::json::array();
   for (const auto& b : r.backends)
-    backends.push_back({{"name", b.name}, {"description", b.description}, {"library", b.library}});
+    backends.push_back({{"name", b.name},
+                        {"description", b.description},
+                        {"library", b.library},
+                        {"backend", b.backend},
+                        {"type", b.type},
+                        {"memory_total", b.memory_total},
+                        {"memory_free", b.memory_free}});
+  nlohmann::json libraries = nlohmann::json::array();
+  for (const auto& l : r.backend_libraries)
+    libraries.push_back({{"file", l.file},
+                         {"backend", l.backend.empty() ? nlohmann::json() : nlohmann::json(l.backend)},
+                         {"devices", l.devices}});
   return {
       {"ok", r.problems.empty()},
       {"runtime",
@@ -26,7 +38,13 @@ nlohmann::json to_json(const RuntimeReport& r) {
         {"package", r.llama_package},
         {"system_info", r.llama_system_info},
         {"llama_server", r.llama_server}}},
-      {"ggml", {{"version", r.ggml_version}, {"backends", backends}}},
+      {"ggml",
+       {{"version", r.ggml_version},
+        {"backends", backends},
+        {"backend_dir", r.backend_dir},
+        {"backend_libraries", libraries},
+        {"gpu", std::any_of(r.backends.begin(), r.backends.end(),
+                            [](const BackendDevice& b) { return b.type == "gpu" || b.type == "igpu"; })}}},
       {"onnxruntime", {{"version", r.onnxruntime_version}, {"providers", r.onnxruntime_providers}}},
       {"faiss", {{"version", r.faiss_version}}},
       {"sqlite", {{"version", r.sqlite_version}}},
@@ -41,9 +59,25 @@ void print_text(const RuntimeReport& r) {
   line("llama.cpp", fmt::format("{} (build b{}{})", r.llama_version, r.llama_build_number,
                                 r.llama_package.empty() ? "" : ", Debian " + r.llama_package));
   line("ggml", r.ggml_version);
-  for (const auto& b : r.backends)
+  for (const auto& l : r.backend_libraries)
     line("  backend",
-         fmt::format("{} [{}] {}", b.name, b.library.empty() ? "built-in" : b.library, b.description));
+         fmt::format("{}: {}", l.file,
+                     l.backend.empty() ? std::string("not loaded (no usable device or driver)")
+                     : l.devices.empty()
+                         ? l.backend + ", no device (this machine has none it can use)"
+                         : l.backend + ", devices " + fmt::format("{}", fmt::join(l.devices, ", "))));
+  for (const auto& b : r.backends) {
+    std::string memory;
+    if (b.memory_total > 0)
+      memory = fmt::format(", {:.1f} of {:.1f} GiB free", b.memory_free / 1073741824.0,
+                           b.memory_total / 1073741824.0);
+    line("  device", fmt::format("{} ({}) [{}] {}{}", b.name, b.type,
+                                 b.library.empty() ? "built-in" : b.library, b.description, memory));
+  }
+  if (std::none_of(r.backends.begin(), r.backends.end(),
+                   [](const BackendDevice& b) { return b.type == "gpu" || b.type == "igpu"; }))
+    line("gpu",
+         "none: judges run on the CPU (--gpu-layers 0); a GPU backend: GEORANK_GPU=vulkan scripts/setup");
   line("llama-server", r.llama_server.empty() ? "not found" : r.llama_server);
   line("onnxruntime",
        fmt::format("{} ({})", r.onnxruntime_version, fmt::join(r.onnxruntime_providers, ", ")));

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include <onnxruntime_cxx_api.h>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -137,6 +138,37 @@ void init_runtime() {
   });
 }
 
+std::vector<BackendDevice> ggml_devices() {
+  init_runtime();
+  std::vector<BackendDevice> out;
+  const auto cpu_libs = loaded_libraries("libggml-cpu");
+  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    BackendDevice d;
+    d.name = ggml_backend_dev_name(dev);
+    d.description = ggml_backend_dev_description(dev);
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(dev);
+    d.backend = reg ? ggml_backend_reg_name(reg) : "";
+    switch (ggml_backend_dev_type(dev)) {
+      case GGML_BACKEND_DEVICE_TYPE_CPU: d.type = "cpu"; break;
+      case GGML_BACKEND_DEVICE_TYPE_GPU: d.type = "gpu"; break;
+      case GGML_BACKEND_DEVICE_TYPE_IGPU: d.type = "igpu"; break;
+      default: d.type = "accel"; break;
+    }
+    ggml_backend_dev_memory(dev, &d.memory_free, &d.memory_total);
+    if (d.type == "cpu") {
+      if (!cpu_libs.empty()) d.library = fs::path(cpu_libs.front()).filename();
+    } else {
+      std::string lower = d.backend;
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const auto libs = loaded_libraries("libggml-" + lower);
+      if (!libs.empty()) d.library = fs::path(libs.front()).filename();
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 RuntimeReport runtime_report() {
   RuntimeReport r;
   r.mode = runtime_mode();
@@ -157,14 +189,35 @@ RuntimeReport runtime_report() {
          (r.llama_system_info.back() == ' ' || r.llama_system_info.back() == '|'))
     r.llama_system_info.pop_back();
 
-  const auto cpu_libs = loaded_libraries("libggml-cpu");
-  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
-    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-    BackendDevice d{ggml_backend_dev_name(dev), ggml_backend_dev_description(dev), ""};
-    if (d.name.rfind("CPU", 0) == 0 && !cpu_libs.empty()) d.library = fs::path(cpu_libs.front()).filename();
-    r.backends.push_back(std::move(d));
-  }
+  r.backends = ggml_devices();
   if (r.backends.empty()) r.problems.push_back("no ggml backend loaded from '" GEORANK_GGML_BACKEND_DIR "'");
+  r.backend_dir = GEORANK_GGML_BACKEND_DIR;
+  std::error_code ec;
+  std::set<std::string> files;
+  if (!r.backend_dir.empty())
+    for (const auto& e : fs::directory_iterator(r.backend_dir, ec)) {
+      const std::string f = e.path().filename().string();
+      if (f.rfind("libggml-", 0) == 0 && f.ends_with(".so"))
+        files.insert(f.rfind("libggml-cpu", 0) == 0 ? std::string("libggml-cpu-*.so") : f);
+    }
+  for (const auto& f : files) {
+    BackendLibrary lib{f, "", {}};
+    for (const auto& d : r.backends) {
+      const bool cpu = f == "libggml-cpu-*.so";
+      if ((cpu && d.type == "cpu") || (!cpu && d.library == f)) {
+        lib.backend = d.backend;
+        lib.devices.push_back(d.name);
+      }
+    }
+    if (lib.backend.empty())  // loaded with no device, or not loadable: ask the registry
+      for (size_t i = 0; i < ggml_backend_reg_count(); ++i) {
+        const std::string name = ggml_backend_reg_name(ggml_backend_reg_get(i));
+        std::string lower = name;
+        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (f == "libggml-" + lower + ".so") lib.backend = name;
+      }
+    r.backend_libraries.push_back(std::move(lib));
+  }
 
   try {
     r.onnxruntime_version = Ort::GetVersionString();

@@ -1,5 +1,6 @@
 #include "vlm/llama_session.hpp"
 
+#include <strings.h>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +18,54 @@ namespace georank::vlm {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The devices the text model and the projector run on. No GPU asked (--gpu-layers 0, no
+// --device): the CPU only, so an installed GPU backend changes nothing. Otherwise the named
+// device, or every GPU ggml found; none is a clear error.
+struct DeviceChoice {
+  std::vector<ggml_backend_dev_t> model_devices;  // null-terminated
+  ggml_backend_dev_t mmproj_device = nullptr;
+  bool use_gpu = false;
+};
+
+std::string device_list() {
+  std::string out;
+  for (const auto& d : ggml_devices())
+    out += (out.empty() ? "" : ", ") + d.name + " (" + d.type +
+           (d.description.empty() ? "" : ", " + d.description) + ")";
+  return out.empty() ? "none" : out;
+}
+
+DeviceChoice choose_devices(const LlamaConfig& config) {
+  DeviceChoice c;
+  if (config.n_gpu_layers == 0 && config.device.empty()) {
+    c.model_devices = {nullptr};
+    return c;
+  }
+  init_runtime();
+  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    const auto type = ggml_backend_dev_type(dev);
+    if (type != GGML_BACKEND_DEVICE_TYPE_GPU && type != GGML_BACKEND_DEVICE_TYPE_IGPU) continue;
+    if (!config.device.empty() && strcasecmp(ggml_backend_dev_name(dev), config.device.c_str()) != 0)
+      continue;
+    c.model_devices.push_back(dev);
+  }
+  if (c.model_devices.empty()) {
+    if (!config.device.empty())
+      throw Error(ErrorKind::backend, "device '" + config.device + "' not found; ggml's devices: " +
+                                          device_list() + " (georank doctor lists them)");
+    throw Error(ErrorKind::backend,
+                "--gpu-layers " + std::to_string(config.n_gpu_layers) +
+                    " asks for a GPU, but ggml found no GPU device (devices: " + device_list() +
+                    "). Use --gpu-layers 0 on this machine; on a GPU machine install a GPU backend with "
+                    "GEORANK_GPU=vulkan scripts/setup and check it with georank doctor");
+  }
+  c.mmproj_device = c.model_devices.front();
+  c.model_devices.push_back(nullptr);
+  c.use_gpu = true;
+  return c;
+}
 
 void require_file(const std::string& path, const char* what) {
   if (path.empty()) throw Error(ErrorKind::invalid_argument, std::string("no ") + what + " given");
@@ -36,8 +85,10 @@ LlamaSession::LlamaSession(const LlamaConfig& config) : config_(config), cache_(
                           ? config.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
+  DeviceChoice devices = choose_devices(config);
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = config.n_gpu_layers;
+  mp.devices = devices.model_devices.data();
   model_.reset(llama_model_load_from_file(config.model.c_str(), mp));
   if (!model_) throw Error(ErrorKind::backend, "llama.cpp cannot load text model " + config.model);
   vocab_ = llama_model_get_vocab(model_.get());
@@ -60,7 +111,8 @@ LlamaSession::LlamaSession(const LlamaConfig& config) : config_(config), cache_(
   if (!ctx_) throw Error(ErrorKind::backend, "llama.cpp cannot create a context for " + config.model);
 
   mtmd_context_params mparams = mtmd_context_params_default();
-  mparams.use_gpu = config.n_gpu_layers != 0;
+  mparams.use_gpu = devices.use_gpu;
+  mparams.device = devices.mmproj_device;
   mparams.print_timings = false;
   mparams.n_threads = threads;
   mparams.media_marker = kMediaMarker;

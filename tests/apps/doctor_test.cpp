@@ -20,6 +20,20 @@ TEST(Doctor, JsonNamesTheLlamaBuildAndOnnxRuntimeVersion) {
   EXPECT_NE(std::find(providers.begin(), providers.end(), "CPUExecutionProvider"), providers.end());
   ASSERT_FALSE(j.at("ggml").at("backends").empty());
   EXPECT_EQ(j.at("ggml").at("backends")[0].at("name").get<std::string>().substr(0, 3), "CPU");
+  EXPECT_EQ(j.at("ggml").at("backends")[0].at("type"), "cpu");
+  // Every backend library found is listed with the devices it reports; the CPU's always has one.
+  bool cpu = false;
+  for (const auto& lib : j.at("ggml").at("backend_libraries")) {
+    if (lib.at("file") == "libggml-cpu-*.so") {
+      cpu = true;
+      EXPECT_EQ(lib.at("backend"), "CPU");
+      EXPECT_FALSE(lib.at("devices").empty());
+    }
+    // A GPU backend on a machine without its GPU is listed with no device, not a problem.
+    if (lib.at("devices").empty()) EXPECT_TRUE(j.at("ok").get<bool>());
+  }
+  EXPECT_TRUE(cpu) << j.at("ggml").dump();
+  EXPECT_TRUE(j.at("ggml").at("gpu").is_boolean());
   EXPECT_FALSE(j.at("faiss").at("version").get<std::string>().empty());
   EXPECT_GT(j.at("cpu").at("threads").get<int>(), 0);
 }

@@ -24,7 +24,11 @@ struct LlamaConfig {
   int n_ubatch = 512;    ///< physical micro-batch; must hold the largest image's tokens
   int n_seq_max = 64;    ///< parallel sequences (prefix-tree leaves + teacher-forcing forks)
   int threads = 0;       ///< CPU threads for decode and image encode; 0: hardware threads
-  int n_gpu_layers = 0;  ///< layers offloaded to a GPU backend (GPU builds only); -1: all
+  int n_gpu_layers = 0;  ///< text-model layers offloaded to the GPU; -1: all. 0 and no device: CPU only
+  /// A ggml device by name ("Vulkan0"; `georank doctor` lists them) for the text model's
+  /// offloaded layers and the projector; empty: every GPU ggml found (when n_gpu_layers != 0).
+  /// Asking for a GPU where ggml has none is Error(backend) naming the devices it has.
+  std::string device;
   /// Flash attention (llama.cpp's -fa): -1 auto, 0 off, 1 on. On CPU it skips the KV cells of
   /// other sequences (cheaper prefix trees) but its kernels pick f16-accumulating or tiled
   /// paths by batch shape, so log-probabilities vary by ~1e-3 with how requests are batched;
@@ -46,7 +50,9 @@ struct LlamaConfig {
     v("n_ubatch", c.n_ubatch, "Physical micro-batch (must hold the largest image's tokens)");
     v("n_seq_max", c.n_seq_max, "Parallel sequences of a batch");
     v("threads", c.threads, "CPU threads (0: all)");
-    v("n_gpu_layers", c.n_gpu_layers, "Layers offloaded to a GPU (-1: all)");
+    v("n_gpu_layers", c.n_gpu_layers, "Text-model layers offloaded to the GPU (-1: all; 0: CPU only)");
+    v("device", c.device,
+      "ggml device for the offloaded layers and the projector (georank doctor lists them)");
     v("flash_attn", c.flash_attn, "Flash attention: -1 auto, 0 off, 1 on");
     v("image_cache_bytes", c.image_cache_bytes, "Bound of the image-embedding cache in bytes");
     v("cache_images", c.cache_images, "Encode each distinct image once");
