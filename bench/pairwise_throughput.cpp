@@ -8,8 +8,17 @@
 // once with 1 slot and once with 4 parallel slots (4 requests in flight); c_over_d uses the
 // faster of the two.
 //
-// Usage: bench_pairwise_throughput [--queries N] [--k K] [--shape bench|tiny] [--threads T]
-//                                  [--modes abcd] [--model-dir DIR] [--flash-attn -1|0|1] [--json]
+// Efficiency: each in-process row's time against a bound measured in the same run: its decoded
+// tokens at llama-bench's prompt-processing rate (pp512, same threads, micro-batch and flash
+// attention, same CPU kernels) plus its image encodes at the per-image encode time the row
+// measured. efficiency = bound / actual (1: nothing but the kernels' own time).
+//
+// --types f16,q8_0,q4_k adds row (c) for each further weight type of the fixture (written with
+// ggml's quantization), its own llama-bench rate and efficiency: F16 and quantized side by side.
+//
+// Usage: bench_pairwise_throughput [--queries N] [--k K] [--shape bench|tiny|llava7b] [--threads T]
+//                                  [--modes abcd] [--types native[,q8_0,q4_k]] [--model-dir DIR]
+//                                  [--flash-attn -1|0|1] [--gpu-layers N] [--json] [--check]
 
 #include <algorithm>
 #include <chrono>
@@ -18,6 +27,8 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,12 +51,18 @@ struct Options {
   int threads = 0;
   std::string modes = "abcd";
   std::string model_dir;
+  std::vector<std::string> types = {"native"};
   int flash_attn = -1;
+  int gpu_layers = 0;
   bool json = false;
+  bool check = false;  // exit 1 unless every in-process row has a finite, positive efficiency
 };
 
 struct Row {
   std::string name;
+  std::string type;  // the fixture's weight type
+  int images_encoded = 0;
+  double prompt_rate = 0;  // llama-bench pp512 tokens/s of this row's model (0: not measured)
   double seconds = 0;
   int comparisons = 0;
   long decoded_tokens = 0;
@@ -170,13 +187,29 @@ Options parse(int argc, char** argv) {
       o.model_dir = value();
     else if (a == "--flash-attn")
       o.flash_attn = std::stoi(value());
-    else if (a == "--json")
+    else if (a == "--gpu-layers")
+      o.gpu_layers = std::stoi(value());
+    else if (a == "--types") {
+      o.types.clear();
+      std::string list = value();
+      for (std::size_t at = 0; at <= list.size();) {
+        const std::size_t end = std::min(list.find(',', at), list.size());
+        o.types.push_back(list.substr(at, end - at));
+        (void)parse_vlm_fixture_type(o.types.back());
+        at = end + 1;
+      }
+    } else if (a == "--json")
       o.json = true;
+    else if (a == "--check")
+      o.check = true;
     else
       throw Error(ErrorKind::invalid_argument, "unknown option " + a);
   }
   if (o.queries < 1 || o.k < 2)
     throw Error(ErrorKind::invalid_argument, "--queries >= 1 and --k >= 2 required");
+  if (!o.model_dir.empty() && o.types.size() > 1)
+    throw Error(ErrorKind::invalid_argument,
+                "--types with several types writes its own fixtures: drop --model-dir");
   return o;
 }
 
@@ -186,24 +219,44 @@ int main(int argc, char** argv) {
   try {
     const Options o = parse(argc, argv);
     init_runtime();
-    std::string dir = o.model_dir;
-    if (dir.empty()) {
-      dir = (std::filesystem::temp_directory_path() / ("georank-bench-vlm-" + o.shape)).string();
-      write_vlm_fixture(dir, 1, parse_vlm_fixture_shape(o.shape));
-    }
+    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+    const auto fixture_dir = [&](const std::string& type) {
+      if (!o.model_dir.empty()) return o.model_dir;
+      const std::string dir =
+          (std::filesystem::temp_directory_path() / ("georank-bench-vlm-" + o.shape + "-" + type)).string();
+      const VlmFixtureFiles f =
+          write_vlm_fixture(dir, 1, parse_vlm_fixture_shape(o.shape), parse_vlm_fixture_type(type));
+      std::fprintf(stderr, "fixture %s %s: %s\n", o.shape.c_str(), type.c_str(), f.text_types.c_str());
+      return dir;
+    };
     const auto queries = make_queries(o);
-    LlamaConfig base;
-    base.model = dir + "/text.gguf";
-    base.mmproj = dir + "/mmproj.gguf";
-    base.threads = o.threads;
-    base.n_ctx = 16384;
-    base.n_batch = 2048;
-    base.n_ubatch = 512;
-    base.n_seq_max = 64;
-    base.flash_attn = o.flash_attn;
+    const auto config_for = [&](const std::string& dir) {
+      LlamaConfig c;
+      c.model = dir + "/text.gguf";
+      c.mmproj = dir + "/mmproj.gguf";
+      c.threads = o.threads;
+      c.n_ctx = 16384;
+      c.n_batch = 2048;
+      c.n_ubatch = 512;
+      c.n_seq_max = 64;
+      c.flash_attn = o.flash_attn;
+      c.n_gpu_layers = o.gpu_layers;
+      return c;
+    };
+    // llama-bench's prompt rate of one model, measured once per model (CPU runs only: on a GPU
+    // the bound would need llama-bench's device flags too).
+    const auto prompt_rate = [&](const std::string& model) {
+      if (o.gpu_layers != 0) return 0.0;
+      const double rate = test::llama_bench_prompt_rate(model, threads, 512, 512, o.flash_attn);
+      std::fprintf(stderr, "llama-bench pp512 %s: %.1f tokens/s\n", model.c_str(), rate);
+      return rate;
+    };
 
     std::vector<Row> rows;
     double lower_bound = 0;
+    const std::string dir = fixture_dir(o.types.front());
+    const LlamaConfig base = config_for(dir);
+    double base_rate = -1;
     for (char mode : o.modes) {
       if (mode == 'd') {
         for (int slots : {1, 4}) {
@@ -212,8 +265,10 @@ int main(int argc, char** argv) {
           so.mmproj = base.mmproj;
           so.n_parallel = slots;
           so.n_ctx = 4096 * slots;
-          so.threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+          so.threads = threads;
           so.extra_args = {"--batch-size", "2048", "--ubatch-size", "512"};
+          if (o.gpu_layers != 0)
+            so.extra_args.insert(so.extra_args.end(), {"-ngl", std::to_string(o.gpu_layers)});
           so.work_dir = dir + "/llama-server-" + std::to_string(slots);
           so.start_timeout_s = 300;
           test::LlamaServer server(so);
@@ -226,6 +281,7 @@ int main(int argc, char** argv) {
           const std::string name =
               "d_llama_server_" + std::to_string(slots) + (slots == 1 ? "_slot" : "_slots");
           rows.push_back(measure(name, *backend, queries));
+          rows.back().type = o.types.front();
           std::fprintf(stderr, "%s: %.1f s\n", name.c_str(), rows.back().seconds);
         }
         continue;
@@ -238,8 +294,23 @@ int main(int argc, char** argv) {
                                              : "c_encode_once_prefix_tree";
       auto backend = make_llama_backend(cfg);
       if (lower_bound == 0) lower_bound = lower_bound_tokens(*backend, queries[0], o.k);
+      if (base_rate < 0) base_rate = prompt_rate(base.model);
       rows.push_back(measure(name, *backend, queries));
+      rows.back().type = o.types.front();
+      rows.back().prompt_rate = base_rate;
+      rows.back().images_encoded = mode == 'a' ? 3 * rows.back().comparisons : o.queries * (o.k + 1);
       std::fprintf(stderr, "%s: %.1f s\n", name.c_str(), rows.back().seconds);
+    }
+    // Row (c) for every further weight type.
+    for (std::size_t t = 1; t < o.types.size(); ++t) {
+      const LlamaConfig cfg = config_for(fixture_dir(o.types[t]));
+      auto backend = make_llama_backend(cfg);
+      const double rate = prompt_rate(cfg.model);
+      rows.push_back(measure("c_encode_once_prefix_tree_" + o.types[t], *backend, queries));
+      rows.back().type = o.types[t];
+      rows.back().prompt_rate = rate;
+      rows.back().images_encoded = o.queries * (o.k + 1);
+      std::fprintf(stderr, "%s: %.1f s\n", rows.back().name.c_str(), rows.back().seconds);
     }
 
     auto find = [&](char mode) -> const Row* {
@@ -250,6 +321,8 @@ int main(int argc, char** argv) {
     nlohmann::json j;
     j["note"] = "random-weight fixture model: speed and agreement only, the answers mean nothing";
     j["shape"] = o.shape;
+    j["types"] = o.types;
+    j["gpu_layers"] = o.gpu_layers;
     j["queries"] = o.queries;
     j["k"] = o.k;
     j["comparisons_per_query"] = o.k * (o.k - 1);
@@ -265,11 +338,27 @@ int main(int argc, char** argv) {
             max_diff = std::max(max_diff, std::abs(r.probs[i][c] - ref->probs[i][c]));
             max_lp_diff = std::max(max_lp_diff, std::abs(r.logprobs[i][c] - ref->logprobs[i][c]));
           }
+      nlohmann::json bound, efficiency, encode_per_image;
+      if (r.prompt_rate > 0 && r.images_encoded > 0) {
+        const double encode_s = r.encode_ms / 1000.0;
+        const double b = static_cast<double>(r.decoded_tokens) / r.prompt_rate + encode_s;
+        bound = b;
+        efficiency = b / r.seconds;
+        encode_per_image = r.encode_ms / r.images_encoded;
+      }
       j["rows"].push_back(
           {{"name", r.name},
+           {"type", r.type},
            {"seconds", r.seconds},
+           {"llama_bench_pp512_tokens_per_s",
+            r.prompt_rate > 0 ? nlohmann::json(r.prompt_rate) : nlohmann::json()},
+           {"images_encoded", r.images_encoded},
+           {"encode_ms_per_image", encode_per_image},
+           {"bound_seconds", bound},
+           {"efficiency", efficiency},
            {"comparisons", r.comparisons},
            {"comparisons_per_s", r.comparisons / r.seconds},
+           {"queries_per_s", o.queries / r.seconds},
            {"decoded_tokens_per_query", static_cast<double>(r.decoded_tokens) / o.queries},
            {"encode_ms_per_query", r.encode_ms / o.queries},
            {"max_abs_prob_diff_vs_a", ref ? nlohmann::json(max_diff) : nlohmann::json()},
@@ -286,20 +375,40 @@ int main(int argc, char** argv) {
     j["ratios"]["c_over_d"] =
         c && d ? nlohmann::json((c->comparisons / c->seconds) / (d->comparisons / d->seconds))
                : nlohmann::json();
+    j["efficiency"] = nlohmann::json();  // row (c)'s, the headline number
+    for (const auto& r : j["rows"])
+      if (r["name"] == "c_encode_once_prefix_tree") j["efficiency"] = r["efficiency"];
     j["ratios"]["tokens_over_lower_bound"] =
         c ? nlohmann::json(static_cast<double>(c->decoded_tokens) / o.queries / lower_bound)
           : nlohmann::json();
     if (o.json) {
       std::cout << j.dump(2) << "\n";
     } else {
-      std::printf("%-28s %9s %12s %14s %12s\n", "row", "seconds", "comp/s", "tokens/query", "max|dp| vs a");
+      std::printf("%-34s %-7s %9s %12s %14s %10s %11s %12s\n", "row", "type", "seconds", "comp/s",
+                  "tokens/query", "bound s", "efficiency", "max|dp| vs a");
       for (const auto& r : j["rows"])
-        std::printf("%-28s %9.2f %12.3f %14.0f %12s\n", r["name"].get<std::string>().c_str(),
-                    r["seconds"].get<double>(), r["comparisons_per_s"].get<double>(),
-                    r["decoded_tokens_per_query"].get<double>(), r["max_abs_prob_diff_vs_a"].dump().c_str());
+        std::printf(
+            "%-34s %-7s %9.2f %12.3f %14.0f %10s %11s %12s\n", r["name"].get<std::string>().c_str(),
+            r["type"].get<std::string>().c_str(), r["seconds"].get<double>(),
+            r["comparisons_per_s"].get<double>(), r["decoded_tokens_per_query"].get<double>(),
+            r["bound_seconds"].is_null() ? "-"
+                                         : fmt::format("{:.2f}", r["bound_seconds"].get<double>()).c_str(),
+            r["efficiency"].is_null() ? "-" : fmt::format("{:.3f}", r["efficiency"].get<double>()).c_str(),
+            r["max_abs_prob_diff_vs_a"].dump().c_str());
       std::printf("lower bound tokens/query %.0f; ratios %s\n%s\n", lower_bound, j["ratios"].dump().c_str(),
                   j["note"].get<std::string>().c_str());
     }
+    if (o.check)
+      for (const auto& r : j["rows"]) {
+        if (r["name"].get<std::string>()[0] == 'd' || o.gpu_layers != 0) continue;
+        const bool ok = r["efficiency"].is_number() && std::isfinite(r["efficiency"].get<double>()) &&
+                        r["efficiency"].get<double>() > 0 && r["bound_seconds"].get<double>() > 0;
+        if (!ok) {
+          std::fprintf(stderr, "bench_pairwise_throughput: --check: row %s has no usable efficiency\n",
+                       r["name"].get<std::string>().c_str());
+          return 1;
+        }
+      }
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_pairwise_throughput: %s\n", e.what());

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <chrono>
@@ -69,6 +70,40 @@ std::string cpu_backend_library() {
       &found);
   if (!found.empty()) return found;
   return runtime_prefix() + "/usr/lib/x86_64-linux-gnu/ggml/backends0/libggml-cpu-x64.so";
+}
+
+double llama_bench_prompt_rate(const std::string& model, int threads, int n_prompt, int n_ubatch,
+                               int flash_attn, int repetitions) {
+  const std::string bench = (fs::path(llama_server_path()).parent_path() / "llama-bench").string();
+  if (!fs::exists(bench)) throw std::runtime_error("llama-bench not found at '" + bench + "'");
+  const auto quote = [](const std::string& v) {
+    std::string out = "'";
+    for (char c : v) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  };
+  const std::string cmd = "env -u GGML_BACKEND_PATH GGML_BACKEND_PATH=" + quote(cpu_backend_library()) + " " +
+                          quote(bench) + " -m " + quote(model) + " -p " + std::to_string(n_prompt) +
+                          " -n 0 -t " + std::to_string(threads) + " -ub " + std::to_string(n_ubatch) +
+                          " -fa " +
+                          (flash_attn < 0    ? "auto"
+                           : flash_attn == 0 ? "off"
+                                             : "on") +
+                          " -r " + std::to_string(repetitions) + " -o json 2>&1";
+  std::string out;
+  if (FILE* pipe = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    if (pclose(pipe) != 0) throw std::runtime_error("llama-bench failed: " + cmd + "\n" + out);
+  } else {
+    throw std::runtime_error("cannot run " + cmd);
+  }
+  // The JSON array follows any log lines; take the first '[' that parses.
+  for (std::size_t at = out.find('['); at != std::string::npos; at = out.find('[', at + 1)) {
+    const auto j = nlohmann::json::parse(out.substr(at), nullptr, false);
+    if (j.is_array() && !j.empty() && j[0].contains("avg_ts")) return j[0]["avg_ts"].get<double>();
+  }
+  throw std::runtime_error("no llama-bench result in its output:\n" + out);
 }
 
 LlamaServer::LlamaServer(const LlamaServerOptions& options) {

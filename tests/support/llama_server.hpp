@@ -29,6 +29,13 @@ int unused_port();
 /// one so that both sides compute with the same kernels.
 std::string cpu_backend_library();
 
+/// llama-bench (next to llama-server in the runtime prefix) on `model`: the prompt-processing
+/// rate in tokens/s of `n_prompt` tokens (its pp test, `repetitions` runs averaged) with the
+/// given threads, micro-batch and flash attention (-1 auto, 0 off, 1 on), on the same CPU kernels as
+/// this process. Throws std::runtime_error with llama-bench's output when it fails.
+double llama_bench_prompt_rate(const std::string& model, int threads, int n_prompt, int n_ubatch,
+                               int flash_attn, int repetitions = 2);
+
 /// A running llama-server. The constructor starts it and waits until /health answers 200;
 /// it throws std::runtime_error with the end of the server's log when the server exits or
 /// does not become healthy in time. The destructor stops it (SIGTERM, then SIGKILL after 5 s).
