@@ -11,7 +11,9 @@
 // Efficiency: each in-process row's time against a bound measured in the same run: its decoded
 // tokens at llama-bench's prompt-processing rate (pp512, same threads, micro-batch and flash
 // attention, same CPU kernels) plus its image encodes at the per-image encode time the row
-// measured. efficiency = bound / actual (1: nothing but the kernels' own time).
+// measured. efficiency = bound / actual (1: nothing but the kernels' own time). pp512 runs from
+// an empty cache; efficiency_at_depth uses llama-bench's rate after the shape's mean KV depth
+// (-d), the attention span the row's tokens actually have.
 //
 // --types f16,q8_0,q4_k adds row (c) for each further weight type of the fixture (written with
 // ggml's quantization), its own llama-bench rate and efficiency: F16 and quantized side by side.
@@ -62,7 +64,8 @@ struct Row {
   std::string name;
   std::string type;  // the fixture's weight type
   int images_encoded = 0;
-  double prompt_rate = 0;  // llama-bench pp512 tokens/s of this row's model (0: not measured)
+  double prompt_rate = 0;           // llama-bench pp512 tokens/s of this row's model (0: not measured)
+  double prompt_rate_at_depth = 0;  // the same, after the shape's mean KV depth
   double seconds = 0;
   int comparisons = 0;
   long decoded_tokens = 0;
@@ -147,7 +150,13 @@ Row measure(const std::string& name, VlmBackend& backend, const std::vector<Quer
 // Decoded tokens one query needs at best: the shared prefix through the query image once,
 // each candidate as first image once, each ordered pair's remainder once. The segment sizes
 // come from tokenise-only requests on prompts cut after each image.
-double lower_bound_tokens(VlmBackend& backend, const Query& q, int k) {
+struct LowerBound {
+  double tokens = 0;
+  /// Mean KV depth (position) of those tokens: what their attention spans.
+  double mean_depth = 0;
+};
+
+LowerBound lower_bound_tokens(VlmBackend& backend, const Query& q, int k) {
   std::vector<VlmRequest> cuts(4);
   for (int n = 1; n <= 3; ++n) {
     cuts[static_cast<std::size_t>(n - 1)].raw_prompt = pair_prompt(n);
@@ -162,7 +171,12 @@ double lower_bound_tokens(VlmBackend& backend, const Query& q, int k) {
   const double prefix = a1 - image;         // BOS + text + query image + text before tile A
   const double first = a2 - a1;             // tile A + text before tile B
   const double rest = image + (full - a2);  // tile B + the question
-  return prefix + k * first + k * (k - 1) * rest;
+  LowerBound lb;
+  lb.tokens = prefix + k * first + k * (k - 1) * rest;
+  lb.mean_depth = (prefix * prefix / 2 + k * first * (prefix + first / 2) +
+                   k * (k - 1) * rest * (prefix + first + rest / 2)) /
+                  lb.tokens;
+  return lb;
 }
 
 Options parse(int argc, char** argv) {
@@ -245,18 +259,25 @@ int main(int argc, char** argv) {
     };
     // llama-bench's prompt rate of one model, measured once per model (CPU runs only: on a GPU
     // the bound would need llama-bench's device flags too).
-    const auto prompt_rate = [&](const std::string& model) {
-      if (o.gpu_layers != 0) return 0.0;
-      const double rate = test::llama_bench_prompt_rate(model, threads, 512, 512, o.flash_attn);
-      std::fprintf(stderr, "llama-bench pp512 %s: %.1f tokens/s\n", model.c_str(), rate);
-      return rate;
+    double lower_bound = 0;
+    LowerBound shape_bound;
+    // The pp512 window itself spans depths 0..511 (256 on average): start it 256 short of the
+    // shape's mean depth.
+    const auto prompt_rate = [&](const std::string& model, Row& row) {
+      if (o.gpu_layers != 0) return;
+      row.prompt_rate = test::llama_bench_prompt_rate(model, threads, 512, 512, o.flash_attn);
+      const int depth = std::max(0, static_cast<int>(std::lround(shape_bound.mean_depth)) - 256);
+      row.prompt_rate_at_depth =
+          test::llama_bench_prompt_rate(model, threads, 512, 512, o.flash_attn, 2, depth);
+      std::fprintf(stderr, "llama-bench pp512 %s: %.1f tokens/s, %.1f after %d tokens\n", model.c_str(),
+                   row.prompt_rate, row.prompt_rate_at_depth, depth);
     };
 
     std::vector<Row> rows;
-    double lower_bound = 0;
     const std::string dir = fixture_dir(o.types.front());
     const LlamaConfig base = config_for(dir);
-    double base_rate = -1;
+    Row base_rates;
+    bool base_measured = false;
     for (char mode : o.modes) {
       if (mode == 'd') {
         for (int slots : {1, 4}) {
@@ -293,11 +314,18 @@ int main(int argc, char** argv) {
                                : mode == 'b' ? "b_encode_once"
                                              : "c_encode_once_prefix_tree";
       auto backend = make_llama_backend(cfg);
-      if (lower_bound == 0) lower_bound = lower_bound_tokens(*backend, queries[0], o.k);
-      if (base_rate < 0) base_rate = prompt_rate(base.model);
+      if (lower_bound == 0) {
+        shape_bound = lower_bound_tokens(*backend, queries[0], o.k);
+        lower_bound = shape_bound.tokens;
+      }
+      if (!base_measured) {
+        prompt_rate(base.model, base_rates);
+        base_measured = true;
+      }
       rows.push_back(measure(name, *backend, queries));
       rows.back().type = o.types.front();
-      rows.back().prompt_rate = base_rate;
+      rows.back().prompt_rate = base_rates.prompt_rate;
+      rows.back().prompt_rate_at_depth = base_rates.prompt_rate_at_depth;
       rows.back().images_encoded = mode == 'a' ? 3 * rows.back().comparisons : o.queries * (o.k + 1);
       std::fprintf(stderr, "%s: %.1f s\n", name.c_str(), rows.back().seconds);
     }
@@ -305,10 +333,12 @@ int main(int argc, char** argv) {
     for (std::size_t t = 1; t < o.types.size(); ++t) {
       const LlamaConfig cfg = config_for(fixture_dir(o.types[t]));
       auto backend = make_llama_backend(cfg);
-      const double rate = prompt_rate(cfg.model);
+      Row rates;
+      prompt_rate(cfg.model, rates);
       rows.push_back(measure("c_encode_once_prefix_tree_" + o.types[t], *backend, queries));
       rows.back().type = o.types[t];
-      rows.back().prompt_rate = rate;
+      rows.back().prompt_rate = rates.prompt_rate;
+      rows.back().prompt_rate_at_depth = rates.prompt_rate_at_depth;
       rows.back().images_encoded = o.queries * (o.k + 1);
       std::fprintf(stderr, "%s: %.1f s\n", rows.back().name.c_str(), rows.back().seconds);
     }
@@ -329,6 +359,7 @@ int main(int argc, char** argv) {
     j["threads"] = o.threads;
     j["flash_attn"] = o.flash_attn;
     j["lower_bound_tokens_per_query"] = lower_bound;
+    j["mean_kv_depth"] = shape_bound.mean_depth;
     const Row* ref = find('a');
     for (const auto& r : rows) {
       double max_diff = 0, max_lp_diff = 0;
@@ -338,12 +369,15 @@ int main(int argc, char** argv) {
             max_diff = std::max(max_diff, std::abs(r.probs[i][c] - ref->probs[i][c]));
             max_lp_diff = std::max(max_lp_diff, std::abs(r.logprobs[i][c] - ref->logprobs[i][c]));
           }
-      nlohmann::json bound, efficiency, encode_per_image;
+      nlohmann::json bound, efficiency, encode_per_image, bound_depth, efficiency_depth;
       if (r.prompt_rate > 0 && r.images_encoded > 0) {
         const double encode_s = r.encode_ms / 1000.0;
         const double b = static_cast<double>(r.decoded_tokens) / r.prompt_rate + encode_s;
+        const double bd = static_cast<double>(r.decoded_tokens) / r.prompt_rate_at_depth + encode_s;
         bound = b;
         efficiency = b / r.seconds;
+        bound_depth = bd;
+        efficiency_depth = bd / r.seconds;
         encode_per_image = r.encode_ms / r.images_encoded;
       }
       j["rows"].push_back(
@@ -356,6 +390,10 @@ int main(int argc, char** argv) {
            {"encode_ms_per_image", encode_per_image},
            {"bound_seconds", bound},
            {"efficiency", efficiency},
+           {"llama_bench_pp512_at_depth_tokens_per_s",
+            r.prompt_rate_at_depth > 0 ? nlohmann::json(r.prompt_rate_at_depth) : nlohmann::json()},
+           {"bound_seconds_at_depth", bound_depth},
+           {"efficiency_at_depth", efficiency_depth},
            {"comparisons", r.comparisons},
            {"comparisons_per_s", r.comparisons / r.seconds},
            {"queries_per_s", o.queries / r.seconds},
@@ -377,24 +415,28 @@ int main(int argc, char** argv) {
                : nlohmann::json();
     j["efficiency"] = nlohmann::json();  // row (c)'s, the headline number
     for (const auto& r : j["rows"])
-      if (r["name"] == "c_encode_once_prefix_tree") j["efficiency"] = r["efficiency"];
+      if (r["name"] == "c_encode_once_prefix_tree") {
+        j["efficiency"] = r["efficiency"];
+        j["efficiency_at_depth"] = r["efficiency_at_depth"];
+      }
     j["ratios"]["tokens_over_lower_bound"] =
         c ? nlohmann::json(static_cast<double>(c->decoded_tokens) / o.queries / lower_bound)
           : nlohmann::json();
     if (o.json) {
       std::cout << j.dump(2) << "\n";
     } else {
-      std::printf("%-34s %-7s %9s %12s %14s %10s %11s %12s\n", "row", "type", "seconds", "comp/s",
-                  "tokens/query", "bound s", "efficiency", "max|dp| vs a");
+      std::printf("%-34s %-7s %9s %12s %14s %10s %11s %10s %12s\n", "row", "type", "seconds", "comp/s",
+                  "tokens/query", "bound s", "efficiency", "eff@depth", "max|dp| vs a");
+      const auto num = [](const nlohmann::json& v, const char* spec) {
+        return v.is_null() ? std::string("-") : fmt::format(fmt::runtime(spec), v.get<double>());
+      };
       for (const auto& r : j["rows"])
-        std::printf(
-            "%-34s %-7s %9.2f %12.3f %14.0f %10s %11s %12s\n", r["name"].get<std::string>().c_str(),
-            r["type"].get<std::string>().c_str(), r["seconds"].get<double>(),
-            r["comparisons_per_s"].get<double>(), r["decoded_tokens_per_query"].get<double>(),
-            r["bound_seconds"].is_null() ? "-"
-                                         : fmt::format("{:.2f}", r["bound_seconds"].get<double>()).c_str(),
-            r["efficiency"].is_null() ? "-" : fmt::format("{:.3f}", r["efficiency"].get<double>()).c_str(),
-            r["max_abs_prob_diff_vs_a"].dump().c_str());
+        std::printf("%-34s %-7s %9.2f %12.3f %14.0f %10s %11s %10s %12s\n",
+                    r["name"].get<std::string>().c_str(), r["type"].get<std::string>().c_str(),
+                    r["seconds"].get<double>(), r["comparisons_per_s"].get<double>(),
+                    r["decoded_tokens_per_query"].get<double>(), num(r["bound_seconds"], "{:.2f}").c_str(),
+                    num(r["efficiency"], "{:.3f}").c_str(), num(r["efficiency_at_depth"], "{:.3f}").c_str(),
+                    r["max_abs_prob_diff_vs_a"].dump().c_str());
       std::printf("lower bound tokens/query %.0f; ratios %s\n%s\n", lower_bound, j["ratios"].dump().c_str(),
                   j["note"].get<std::string>().c_str());
     }

@@ -73,7 +73,7 @@ std::string cpu_backend_library() {
 }
 
 double llama_bench_prompt_rate(const std::string& model, int threads, int n_prompt, int n_ubatch,
-                               int flash_attn, int repetitions) {
+                               int flash_attn, int repetitions, int depth) {
   const std::string bench = (fs::path(llama_server_path()).parent_path() / "llama-bench").string();
   if (!fs::exists(bench)) throw std::runtime_error("llama-bench not found at '" + bench + "'");
   const auto quote = [](const std::string& v) {
@@ -81,14 +81,14 @@ double llama_bench_prompt_rate(const std::string& model, int threads, int n_prom
     for (char c : v) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return out + "'";
   };
-  const std::string cmd = "env -u GGML_BACKEND_PATH GGML_BACKEND_PATH=" + quote(cpu_backend_library()) + " " +
-                          quote(bench) + " -m " + quote(model) + " -p " + std::to_string(n_prompt) +
-                          " -n 0 -t " + std::to_string(threads) + " -ub " + std::to_string(n_ubatch) +
-                          " -fa " +
-                          (flash_attn < 0    ? "auto"
-                           : flash_attn == 0 ? "off"
-                                             : "on") +
-                          " -r " + std::to_string(repetitions) + " -o json 2>&1";
+  const std::string cmd =
+      "env -u GGML_BACKEND_PATH GGML_BACKEND_PATH=" + quote(cpu_backend_library()) + " " + quote(bench) +
+      " -m " + quote(model) + " -p " + std::to_string(n_prompt) + " -n 0 -t " + std::to_string(threads) +
+      " -ub " + std::to_string(n_ubatch) + " -fa " +
+      (flash_attn < 0    ? "auto"
+       : flash_attn == 0 ? "off"
+                         : "on") +
+      " -r " + std::to_string(repetitions) + " -d " + std::to_string(depth) + " -o json 2>&1";
   std::string out;
   if (FILE* pipe = popen(cmd.c_str(), "r")) {
     char buf[4096];

@@ -33,8 +33,10 @@ std::string cpu_backend_library();
 /// rate in tokens/s of `n_prompt` tokens (its pp test, `repetitions` runs averaged) with the
 /// given threads, micro-batch and flash attention (-1 auto, 0 off, 1 on), on the same CPU kernels as
 /// this process. Throws std::runtime_error with llama-bench's output when it fails.
+/// `depth` > 0: the prompt is processed after that many tokens already in the KV cache
+/// (llama-bench's -d), so its attention spans them.
 double llama_bench_prompt_rate(const std::string& model, int threads, int n_prompt, int n_ubatch,
-                               int flash_attn, int repetitions = 2);
+                               int flash_attn, int repetitions = 2, int depth = 0);
 
 /// A running llama-server. The constructor starts it and waits until /health answers 200;
 /// it throws std::runtime_error with the end of the server's log when the server exits or
