@@ -69,8 +69,8 @@ void print_text(const RuntimeReport& r) {
   for (const auto& b : r.backends) {
     std::string memory;
     if (b.memory_total > 0)
-      memory = fmt::format(", {:.1f} of {:.1f} GiB free", b.memory_free / 1073741824.0,
-                           b.memory_total / 1073741824.0);
+      memory = fmt::format(", {:.1f} of {:.1f} GiB free", static_cast<double>(b.memory_free) / 1073741824.0,
+                           static_cast<double>(b.memory_total) / 1073741824.0);
     line("  device", fmt::format("{} ({}) [{}] {}{}", b.name, b.type,
                                  b.library.empty() ? "built-in" : b.library, b.description, memory));
   }

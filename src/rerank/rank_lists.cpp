@@ -7,6 +7,7 @@
 
 #include "georank/core/error.hpp"
 #include "georank/rerank/aggregate.hpp"
+#include "rerank/knockout_stages.hpp"
 
 namespace georank {
 
@@ -80,13 +81,7 @@ AggregateResult rank_setwise(int n, ListJudge& judge, int set_size, int rotation
   int s = 0;
   while (alive.size() > 1) {
     ++s;
-    const std::size_t n_sets =
-        (alive.size() + static_cast<std::size_t>(set_size) - 1) / static_cast<std::size_t>(set_size);
-    std::vector<std::vector<int>> sets(n_sets);
-    for (std::size_t i = 0; i < alive.size(); ++i) {
-      const std::size_t lap = i / n_sets, pos = i % n_sets;
-      sets[lap % 2 == 0 ? pos : n_sets - 1 - pos].push_back(alive[i]);
-    }
+    const auto sets = snake_groups(alive, set_size);
     std::vector<std::vector<int>> windows;
     std::vector<std::size_t> owner;
     for (std::size_t g = 0; g < sets.size(); ++g) {
@@ -117,31 +112,14 @@ AggregateResult rank_setwise(int n, ListJudge& judge, int set_size, int rotation
       }
       if (judgments) judgments->push_back({s, std::move(got[k])});
     }
-    std::vector<int> next;
-    for (const auto& set : sets) {
-      int best = set.front();
+    for (const auto& set : sets)
       for (int c : set) {
         const auto uc = static_cast<std::size_t>(c);
-        stage[uc] = s;
         mean_p[uc] = seen[uc] > 0 ? sum[uc] / seen[uc] : 1.0;
-        if (mean_p[uc] > mean_p[static_cast<std::size_t>(best)] ||
-            (mean_p[uc] == mean_p[static_cast<std::size_t>(best)] && c < best))
-          best = c;
       }
-      next.push_back(best);
-    }
-    std::sort(next.begin(), next.end());
-    alive = std::move(next);
+    alive = group_winners(sets, mean_p, s, stage);
   }
-  std::vector<int> order(un);
-  std::iota(order.begin(), order.end(), 0);
-  const int champion = alive.empty() ? -1 : alive.front();
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    if ((a == champion) != (b == champion)) return a == champion;
-    const auto ua = static_cast<std::size_t>(a), ub = static_cast<std::size_t>(b);
-    if (stage[ua] != stage[ub]) return stage[ua] > stage[ub];
-    return mean_p[ua] > mean_p[ub];
-  });
+  const std::vector<int> order = staged_order(un, alive.empty() ? -1 : alive.front(), stage, mean_p);
   return {order, mean_p, "p_match_mean"};
 }
 

@@ -2,6 +2,7 @@
 #include <numeric>
 
 #include "georank/core/error.hpp"
+#include "rerank/knockout_stages.hpp"
 #include "rerank/pairwise_strategies.hpp"
 
 namespace georank {
@@ -16,14 +17,7 @@ AggregateResult tournament(int n, ComparisonOracle& oracle, int group_size) {
   int s = 0;
   while (alive.size() > 1) {
     ++s;
-    const std::size_t n_groups =
-        (alive.size() + static_cast<std::size_t>(group_size) - 1) / static_cast<std::size_t>(group_size);
-    // Snake seeding: seeds 0..g-1 open the groups, g..2g-1 come back the other way, ...
-    std::vector<std::vector<int>> groups(n_groups);
-    for (std::size_t i = 0; i < alive.size(); ++i) {
-      const std::size_t lap = i / n_groups, pos = i % n_groups;
-      groups[lap % 2 == 0 ? pos : n_groups - 1 - pos].push_back(alive[i]);
-    }
+    const auto groups = snake_groups(alive, group_size);
     std::vector<std::pair<int, int>> pairs;
     for (const auto& g : groups)
       for (std::size_t a = 0; a < g.size(); ++a)
@@ -34,31 +28,13 @@ AggregateResult tournament(int n, ComparisonOracle& oracle, int group_size) {
       wins[static_cast<std::size_t>(pairs[k].first)] += p[k];
       wins[static_cast<std::size_t>(pairs[k].second)] += 1.0 - p[k];
     }
-    std::vector<int> next;
-    for (const auto& g : groups) {
-      int best = g.front();
-      for (int c : g) {
-        const auto uc = static_cast<std::size_t>(c);
-        stage[uc] = s;
-        share[uc] = g.size() > 1 ? wins[uc] / static_cast<double>(g.size() - 1) : 1.0;
-        if (wins[uc] > wins[static_cast<std::size_t>(best)] ||
-            (wins[uc] == wins[static_cast<std::size_t>(best)] && c < best))
-          best = c;
-      }
-      next.push_back(best);
-    }
-    std::sort(next.begin(), next.end());
-    alive = std::move(next);
+    for (const auto& g : groups)
+      for (int c : g)
+        share[static_cast<std::size_t>(c)] =
+            g.size() > 1 ? wins[static_cast<std::size_t>(c)] / static_cast<double>(g.size() - 1) : 1.0;
+    alive = group_winners(groups, wins, s, stage);
   }
-  std::vector<int> order(un);
-  std::iota(order.begin(), order.end(), 0);
-  const int champion = alive.empty() ? -1 : alive.front();
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    if ((a == champion) != (b == champion)) return a == champion;
-    const auto ua = static_cast<std::size_t>(a), ub = static_cast<std::size_t>(b);
-    if (stage[ua] != stage[ub]) return stage[ua] > stage[ub];
-    return share[ua] > share[ub];
-  });
+  const std::vector<int> order = staged_order(un, alive.empty() ? -1 : alive.front(), stage, share);
   std::vector<double> score(un);
   for (std::size_t pos = 0; pos < un; ++pos)
     score[static_cast<std::size_t>(order[pos])] = static_cast<double>(un - pos);
