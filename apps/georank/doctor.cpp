@@ -75,9 +75,22 @@ void print_text(const RuntimeReport& r) {
                                  b.library.empty() ? "built-in" : b.library, b.description, memory));
   }
   if (std::none_of(r.backends.begin(), r.backends.end(),
-                   [](const BackendDevice& b) { return b.type == "gpu" || b.type == "igpu"; }))
+                   [](const BackendDevice& b) { return b.type == "gpu" || b.type == "igpu"; })) {
+    std::string installed;
+    for (const auto& l : r.backend_libraries)
+      if (l.file != "libggml-cpu-*.so" && l.devices.empty())
+        installed += (installed.empty() ? "" : ", ") + l.file;
     line("gpu",
-         "none: judges run on the CPU (--gpu-layers 0); a GPU backend: GEORANK_GPU=vulkan scripts/setup");
+         installed.empty()
+             ? "none: judges run on the CPU (--gpu-layers 0); a GPU backend: GEORANK_GPU=vulkan scripts/setup"
+             : "none: " + installed +
+                   " is installed but found no device (no GPU, or no driver for it); judges run on the CPU");
+  } else {
+    std::string gpus;
+    for (const auto& b : r.backends)
+      if (b.type == "gpu" || b.type == "igpu") gpus += (gpus.empty() ? "" : ", ") + b.name;
+    line("gpu", gpus + ": --gpu-layers -1 offloads the judge, --device NAME picks one");
+  }
   line("llama-server", r.llama_server.empty() ? "not found" : r.llama_server);
   line("onnxruntime",
        fmt::format("{} ({})", r.onnxruntime_version, fmt::join(r.onnxruntime_providers, ", ")));

@@ -30,7 +30,9 @@ TEST(Doctor, JsonNamesTheLlamaBuildAndOnnxRuntimeVersion) {
       EXPECT_FALSE(lib.at("devices").empty());
     }
     // A GPU backend on a machine without its GPU is listed with no device, not a problem.
-    if (lib.at("devices").empty()) EXPECT_TRUE(j.at("ok").get<bool>());
+    if (lib.at("devices").empty()) {
+      EXPECT_TRUE(j.at("ok").get<bool>()) << lib.dump();
+    }
   }
   EXPECT_TRUE(cpu) << j.at("ggml").dump();
   EXPECT_TRUE(j.at("ggml").at("gpu").is_boolean());
@@ -42,6 +44,10 @@ TEST(Doctor, TextReportSaysOkAndKeepsStderrQuiet) {
   const auto r = test::run_command(std::string(GEORANK_CLI_PATH) + " doctor");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("status         ok"), std::string::npos) << r.out;
+  // Every backend library and device has a line; without a GPU device, the gpu line says why.
+  EXPECT_NE(r.out.find("  backend      libggml-cpu-*.so: CPU, devices CPU"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  device       CPU (cpu)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\ngpu            "), std::string::npos) << r.out;
   EXPECT_EQ(r.err.find("Schema error"), std::string::npos);
   EXPECT_EQ(r.err.find("load_backend"), std::string::npos) << r.err;
 }
