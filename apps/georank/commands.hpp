@@ -22,5 +22,7 @@ void add_run(CLI::App& app);
 void add_report(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_localize(CLI::App& app);
+void add_merge(CLI::App& app);
+void add_index(CLI::App& app);
 
 }  // namespace georank::cli

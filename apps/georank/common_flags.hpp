@@ -23,6 +23,10 @@ CLI::Option* add_threads_option(CLI::App& cmd, int& threads, const std::string& 
 inline constexpr const char* kCheckOnlyFlag = "--check-only";
 void add_check_only_flag(CLI::App& cmd, bool& check_only);
 
+/// Binds --shard I/N (docs/scale-out.md), checked as it is parsed; `what` says what the shard
+/// holds ("the queries", "the queries and the gallery").
+CLI::Option* add_shard_option(CLI::App& cmd, std::string& shard, const std::string& what);
+
 /// A file argument and its meta sidecar (<path>.meta.json), as output check arguments.
 std::vector<PathArgument> with_sidecar(const std::string& flag, const std::string& path);
 

@@ -20,6 +20,7 @@ struct EmbedCommand {
   DatasetSpec dataset;
   EmbedConfig config;
   std::string out_dir;
+  std::string shard;
   bool check_only = false;
 };
 
@@ -32,7 +33,8 @@ void run(const EmbedCommand& c) {
     const std::vector<PathArgument> inputs = {{"--model", c.config.model}, {"--card", c.config.card}};
     check_outputs(outputs, inputs);
   }
-  const Dataset ds = load_dataset(c.dataset);
+  Dataset ds = load_dataset(c.dataset);
+  apply_shard(ds, parse_shard(c.shard), /*gallery=*/true);
   EmbedProgressPrinter printer;
   const EmbedStepHooks hooks = printer.hooks(interrupts.stop());
   const EmbedStepResult result = embed_dataset(ds, c.config, c.out_dir, hooks);
@@ -59,6 +61,7 @@ void add_embed(CLI::App& app) {
   flags.at("threads")->check(CLI::Range(0, kMaxThreads));
   flags.at("batch")->check(CLI::PositiveNumber);
   cmd->add_option("--out-dir", c->out_dir, "Output folder")->required();
+  add_shard_option(*cmd, c->shard, "the queries and of the gallery");
   add_check_only_flag(*cmd, c->check_only);
   cmd->callback([c] {
     if (c->config.model.empty() && c->config.card.empty()) throw CLI::RequiredError("--model or --card");

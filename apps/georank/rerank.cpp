@@ -24,6 +24,7 @@ struct RerankCommand {
   std::string candidates;
   std::string out;
   RerankStepConfig step;
+  std::string shard;
   bool check_only = false;
 };
 
@@ -39,7 +40,8 @@ void run(const RerankCommand& o) {
   }
   (void)prompt_for(o.step.rerank);
   if (o.check_only) return;
-  const Dataset ds = load_dataset(o.data);
+  Dataset ds = load_dataset(o.data);
+  apply_shard(ds, parse_shard(o.shard));
   DatasetImages images(ds);
   const auto backend = make_step_backend(o.step.judge, images, o.step.rerank.order_seed);
   rerank_step(ds, o.candidates, o.out, o.step, *backend, images, {},
@@ -71,6 +73,7 @@ void add_rerank(CLI::App& app) {
   flags.at("threads")->check(CLI::Range(0, kMaxThreads));
   flags.at("timeout_s")->check(CLI::PositiveNumber);
   flags.at("max_retries")->check(CLI::Range(0, 20));
+  add_shard_option(*cmd, o->shard, "the dataset's queries (their candidate lists are reranked)");
   add_check_only_flag(*cmd, o->check_only);
   cmd->callback([o] { run(*o); });
 }

@@ -1,7 +1,5 @@
 #include <fmt/format.h>
 
-#include <chrono>
-#include <ctime>
 #include <memory>
 
 #include "commands.hpp"
@@ -10,6 +8,7 @@
 #include "dataset_options.hpp"
 #include "georank/core/error.hpp"
 #include "georank/core/log.hpp"
+#include "georank/core/recorded_time.hpp"
 #include "georank/core/sha256.hpp"
 #include "georank/data/image.hpp"
 #include "georank/retrieval/retrieval.hpp"
@@ -22,16 +21,10 @@ struct RetrieveOptions {
   RetrieveConfig config;
   std::string out;
   std::string import_csv;
+  std::string shard;
   bool k_given = false;
   bool check_only = false;
 };
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 void run_retrieve(RetrieveOptions& o) {
   {
@@ -40,14 +33,15 @@ void run_retrieve(RetrieveOptions& o) {
                                               {"--import-csv", o.import_csv}};
     check_outputs(with_sidecar("--out", o.out), inputs);
   }
-  const Dataset ds = load_dataset(o.data);
+  Dataset ds = load_dataset(o.data);
+  apply_shard(ds, parse_shard(o.shard));
   nlohmann::json meta;
   std::vector<QueryRanking> rankings;
   if (!o.import_csv.empty()) {
     rankings = read_candidates_csv(o.import_csv);
     std::erase_if(rankings, [&](const QueryRanking& r) {
       const bool keep = ds.query_by_id.contains(r.query_id);
-      if (!keep && ds.spec.subset == 0)
+      if (!keep && ds.spec.subset == 0 && ds.shard.whole())
         throw Error(ErrorKind::not_found,
                     o.import_csv + ": query '" + r.query_id + "' is not in the dataset");
       return !keep;
@@ -65,6 +59,7 @@ void run_retrieve(RetrieveOptions& o) {
             {"k", o.k_given ? nlohmann::json(o.config.k) : nlohmann::json()},
             {"source", {{"csv", o.import_csv}, {"sha256", sha256_file(o.import_csv)}}},
             {"model_fingerprint", nullptr}};
+    record_shard(meta, ds);
   } else {
     if (o.config.query_embeddings.empty() || o.config.gallery_embeddings.empty())
       throw Error(ErrorKind::invalid_argument,
@@ -74,7 +69,7 @@ void run_retrieve(RetrieveOptions& o) {
     meta = std::move(res.meta);
   }
   meta["output"] = o.out;
-  meta["created_utc"] = utc_now();
+  meta["created_utc"] = recorded_utc_now();
   meta["georank_version"] = "0.1.0";
   write_retrieval_output(rankings, meta, o.out);
   const std::string meta_path = meta_path_for(o.out);
@@ -101,6 +96,7 @@ void add_retrieve(CLI::App& app) {
                   "Import candidates from CSV (query_id,tile_id,score) instead")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out, "Output rankings JSONL (sidecar: <out>.meta.json)")->required();
+  add_shard_option(*cmd, o->shard, "the queries (the whole gallery is searched)");
   add_check_only_flag(*cmd, o->check_only);
   cmd->callback([o, cmd] {
     o->k_given = cmd->count("--k") > 0;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "common_flags.hpp"
 #include "embed_progress.hpp"
 #include "exit_status.hpp"
 #include "georank/core/log.hpp"
@@ -22,6 +23,7 @@ namespace georank::cli {
 void run_config_file(const std::string& config_path, const RunOptions& options) {
   ExperimentConfig cfg = read_experiment_config(config_path);
   if (!options.out.empty()) cfg.out = options.out;
+  if (!options.shard.empty()) cfg.shard = options.shard;
   if (options.dry_run) {
     validate(cfg, config_path);
     fmt::print("{}", resolved_toml(cfg));
@@ -60,6 +62,7 @@ void add_run(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", options->out, "Output folder instead of the config's `out`");
+  add_shard_option(*cmd, options->shard, "the queries (each shard embeds the whole gallery)");
   cmd->add_flag("--dry-run", options->dry_run, "Check every step, print the resolved config and stop");
   cmd->add_flag("!--no-report", options->report, "Do not write OUT/report (georank report does it later)");
   cmd->callback([path, options] { run_config_file(*path, *options); });

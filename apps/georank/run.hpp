@@ -7,6 +7,7 @@ namespace georank::cli {
 
 struct RunOptions {
   std::string out;       ///< replaces the config's `out` when not empty
+  std::string shard;     ///< replaces the config's `shard` when not empty
   bool dry_run = false;  ///< check every step, print the resolved config, run nothing
   bool report = true;    ///< write OUT/report (georank report) at the end
 };

@@ -7,6 +7,7 @@
 #include "georank/core/error.hpp"
 #include "georank/core/log.hpp"
 #include "georank/core/output_check.hpp"
+#include "georank/core/recorded_time.hpp"
 #include "georank/data/ranking.hpp"
 #include "georank/eval/experiment.hpp"
 
@@ -15,10 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Runs `check`, naming `where` in the Error it throws.
 template <class F>
@@ -108,6 +105,7 @@ ExperimentPaths experiment_paths(const ExperimentConfig& c) {
 
 void validate(const ExperimentConfig& c, const std::string& where) {
   checked(where + ": [dataset]", [&] { (void)parse_dataset_spec(c.dataset.dataset); });
+  checked(where + ": shard", [&] { (void)parse_shard(c.shard); });
   if (c.strategies.empty()) throw Error(ErrorKind::invalid_argument, where + ": no strategies");
   if (c.candidates.empty()) {
     checked(where + ": [embed]", [&] { validate(c.embed); });
@@ -153,21 +151,17 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg, const ExperimentHoo
   resolved.commit();
 
   ExperimentResult result;
-  const Dataset ds = load_dataset(cfg.dataset);
+  Dataset ds = load_dataset(cfg.dataset);
+  apply_shard(ds, parse_shard(cfg.shard));
   const auto start = std::chrono::steady_clock::now();
   if (!run_retrieval(cfg, paths, ds, hooks)) {
     result.complete = false;
     return result;
   }
-  json steps = json::array();
-  if (cfg.candidates.empty()) {
-    steps.push_back({{"step", "embed"}, {"out", paths.embeddings_dir}});
-    steps.push_back({{"step", "retrieve"}, {"out", paths.candidates}});
-  }
   const auto baseline = read_step_candidates(ds, paths.candidates);
   result.rows.push_back(
       metrics_row("baseline (retrieval)", paths.candidates, baseline, ds, cfg.metrics, nullptr));
-  result.rows.back().seconds = seconds_since(start);
+  result.rows.back().seconds = recorded_seconds_since(start);
 
   const auto make_judge = hooks.make_judge ? hooks.make_judge
                                            : [](const JudgeConfig& judge, const DatasetImages&,
@@ -183,10 +177,38 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg, const ExperimentHoo
     ExperimentRow row =
         metrics_row(s.name, out, step.run.rankings, ds, cfg.metrics, &result.rows.front().metrics);
     row.vlm_calls = step.run.backend_calls;
-    row.seconds = seconds_since(t0);
+    row.seconds = recorded_seconds_since(t0);
     result.rows.push_back(std::move(row));
-    steps.push_back({{"step", "rerank"}, {"strategy", s.name}, {"out", out}});
   }
+  ExperimentResult written = write_experiment_summary(cfg, std::move(result.rows), config_file);
+  written.complete = result.complete;
+  return written;
+}
+
+std::vector<ExperimentRow> experiment_rows(const ExperimentConfig& cfg, const Dataset& ds) {
+  const ExperimentPaths paths = experiment_paths(cfg);
+  std::vector<ExperimentRow> rows;
+  rows.push_back(metrics_row("baseline (retrieval)", paths.candidates,
+                             read_step_candidates(ds, paths.candidates), ds, cfg.metrics, nullptr));
+  for (const auto& s : cfg.strategies) {
+    const std::string file = paths.reranked(s.name);
+    rows.push_back(metrics_row(s.name, file, read_rankings(file), ds, cfg.metrics, &rows.front().metrics));
+  }
+  return rows;
+}
+
+ExperimentResult write_experiment_summary(const ExperimentConfig& cfg, std::vector<ExperimentRow> rows_in,
+                                          const std::string& config_file) {
+  const ExperimentPaths paths = experiment_paths(cfg);
+  ExperimentResult result;
+  result.rows = std::move(rows_in);
+  json steps = json::array();
+  if (cfg.candidates.empty()) {
+    steps.push_back({{"step", "embed"}, {"out", paths.embeddings_dir}});
+    steps.push_back({{"step", "retrieve"}, {"out", paths.candidates}});
+  }
+  for (const auto& s : cfg.strategies)
+    steps.push_back({{"step", "rerank"}, {"strategy", s.name}, {"out", paths.reranked(s.name)}});
 
   result.table = markdown_table(result.rows);
   json rows = json::array();

@@ -41,11 +41,19 @@ void read_top_level(const TomlDocument& doc, ExperimentConfig& cfg) {
     if (key == "out" || key == "candidates") {
       if (!value.is_string()) fail(w, "expected a path (a string)");
       (key == "out" ? cfg.out : cfg.candidates) = value.get<std::string>();
+    } else if (key == "shard") {
+      if (!value.is_string()) fail(w, "expected \"I/N\" (a string)");
+      cfg.shard = value.get<std::string>();
+      try {
+        (void)parse_shard(cfg.shard);
+      } catch (const Error& e) {
+        fail(w, e.what());
+      }
     } else if (key == "random_weights") {
       if (!value.is_boolean()) fail(w, "expected true or false");
       cfg.random_weights = value.get<bool>();
     } else {
-      fail(w, "unknown key (expected out, candidates, random_weights)");
+      fail(w, "unknown key (expected out, candidates, random_weights, shard)");
     }
   }
 }
@@ -108,6 +116,7 @@ json to_json(const ExperimentConfig& c) {
             {"metrics", config_to_json(c.metrics)},
             {"strategies", json::object()}};
   if (!c.candidates.empty()) j["candidates"] = c.candidates;
+  if (!c.shard.empty()) j["shard"] = c.shard;
   for (const auto& s : c.strategies) j["strategies"][s.name] = config_to_json(s.step);
   return j;
 }

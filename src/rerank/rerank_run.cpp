@@ -6,6 +6,7 @@
 #include "georank/core/atomic_file.hpp"
 #include "georank/core/error.hpp"
 #include "georank/core/progress.hpp"
+#include "georank/core/recorded_time.hpp"
 #include "georank/rerank/run.hpp"
 
 namespace georank {
@@ -81,7 +82,7 @@ nlohmann::json rerank_meta(const RerankConfig& config, const PromptTemplate& pro
         {"unparsed", result.stats.n_unparsed},
         {"backend_calls", result.backend_calls},
         {"cache_hits", result.cache_hits}}},
-      {"seconds", result.seconds},
+      {"seconds", recorded_seconds(result.seconds)},
   };
   if (backend.name() == "simulated") {
     j["judge"] = "simulated";

@@ -67,7 +67,7 @@ const std::string* DatasetImages::tile_of(const std::string& image_id) const {
 
 std::vector<QueryRanking> read_step_candidates(const Dataset& ds, const std::string& path) {
   std::vector<QueryRanking> input = path.ends_with(".csv") ? read_candidates_csv(path) : read_rankings(path);
-  if (ds.spec.subset > 0)
+  if (ds.spec.subset > 0 || !ds.shard.whole())
     std::erase_if(input, [&](const QueryRanking& r) { return !ds.query_by_id.contains(r.query_id); });
   annotate(input, ds);
   warn_about_scores(input, path);
@@ -100,6 +100,7 @@ RerankStepResult rerank_step(const Dataset& ds, const std::string& candidates_pa
                           : !c.judge.remote.servers.empty()     ? "server"
                                                                 : "model";
   record[judge_key] = judge_settings_json(c.judge);
+  record_shard(record, ds);
   for (const auto& [key, value] : extra.items()) record[key] = value;
   result.meta = rerank_meta(c.rerank, result.prompt, backend, result.run, record);
   const std::string meta_path = meta_path_for(out);

@@ -65,6 +65,7 @@ nlohmann::json step_meta(const Dataset& ds, const EmbedConfig& c, const ModelCar
                       {"image_decoding", {{"exif_orientation", "applied"}}},
                       {"batch", c.batch}};
   if (card.random_weights) meta["note"] = "random-weight encoder: these embeddings mean nothing";
+  record_shard(meta, ds);
   return meta;
 }
 

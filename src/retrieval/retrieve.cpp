@@ -9,6 +9,7 @@
 #include "georank/core/atomic_file.hpp"
 #include "georank/core/error.hpp"
 #include "georank/core/log.hpp"
+#include "georank/core/recorded_time.hpp"
 #include "georank/core/sha256.hpp"
 #include "georank/data/image.hpp"
 #include "georank/retrieval/retrieval.hpp"
@@ -288,8 +289,9 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
               {"model_fingerprint", fingerprint},
               {"random_weights", random_weights},
               {"timing_s",
-               {{"load_and_index", std::chrono::duration<double>(t1 - t0).count()},
-                {"search", std::chrono::duration<double>(t2 - t1).count()}}}};
+               {{"load_and_index", recorded_seconds(std::chrono::duration<double>(t1 - t0).count())},
+                {"search", recorded_seconds(std::chrono::duration<double>(t2 - t1).count())}}}};
+  record_shard(out.meta, ds);
   if (random_weights)
     out.meta["note"] = "embeddings from a random-weight encoder: rankings and their metrics mean nothing";
   return out;

@@ -12,6 +12,7 @@
 
 #include "georank/core/config.hpp"
 #include "georank/data/geo.hpp"
+#include "georank/data/shard.hpp"
 
 namespace georank {
 
@@ -118,6 +119,10 @@ struct Dataset {
   std::unordered_map<std::string, std::size_t> query_by_id;
   /// Queries before the subset was taken (equals queries.size() without a subset).
   std::size_t n_queries_total = 0;
+  /// The part of the queries (and, with gallery_sharded, of the gallery) this dataset holds
+  /// (apply_shard); the whole dataset by default.
+  Shard shard;
+  bool gallery_sharded = false;
 
   /// Rebuilds `tile_by_id` and `query_by_id`; throws Error(invalid_argument) on duplicates.
   void index();

@@ -9,6 +9,7 @@
 ///   out = "out/run"                 # output folder
 ///   candidates = "cands.jsonl"      # optional: imported candidates (skips embed + retrieve)
 ///   random_weights = true           # optional: the models are random; the table says so
+///   shard = "0/4"                   # optional: only shard 0 of 4 of the queries
 ///   [dataset]   dataset = "vigor:/data/VIGOR"  protocol = "cross-area"  subset = 500
 ///   [embed]     model = "sample4geo.onnx"
 ///   [retrieve]  k = 10
@@ -46,6 +47,9 @@ struct ExperimentConfig {
   std::string out = "out/run";
   std::string candidates;  ///< imported candidates (JSONL or CSV); empty: embed + retrieve
   bool random_weights = false;
+  /// "I/N": only shard I of N of the queries (docs/scale-out.md; georank merge joins the
+  /// shards' run folders). Each shard embeds the whole gallery. Empty: every query.
+  std::string shard;
   DatasetSpec dataset;
   EmbedConfig embed;
   RetrieveConfig retrieve;  ///< its embeddings paths are the run's own (OUT/embeddings/)
@@ -115,5 +119,14 @@ struct ExperimentResult {
 /// config writes byte-identical rankings files (deterministic judges and encoders).
 ExperimentResult run_experiment(const ExperimentConfig& config, const ExperimentHooks& hooks = {},
                                 const std::string& config_file = "");
+
+/// The metrics rows of a run folder's rankings files as `config` names them (the baseline,
+/// then each strategy), read back from OUT; vlm_calls and seconds are left 0.
+std::vector<ExperimentRow> experiment_rows(const ExperimentConfig& config, const Dataset& dataset);
+
+/// Writes OUT/summary.json and OUT/summary.md for `rows` (the baseline first): the last step
+/// of run_experiment, and of `georank merge` for a sharded run's folders.
+ExperimentResult write_experiment_summary(const ExperimentConfig& config, std::vector<ExperimentRow> rows,
+                                          const std::string& config_file);
 
 }  // namespace georank
