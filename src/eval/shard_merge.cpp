@@ -145,8 +145,10 @@ std::vector<json::json_pointer> expand(const json& j, const std::string& rule) {
   return out;
 }
 
-// The first field where `a` and `b` differ, as "a.b.c", or "" when they are equal.
-std::string first_difference(const json& a, const json& b, const std::string& at = "") {
+// The first field where `a` and `b` differ, as "a.b.c", or "" when they are equal; `va` and
+// `vb` are set to the two values there (null when one side lacks the field).
+std::string first_difference(const json& a, const json& b, const std::string& at = "", json* va = nullptr,
+                             json* vb = nullptr) {
   if (a == b) return "";
   if (a.is_object() && b.is_object()) {
     std::set<std::string> keys;
@@ -154,10 +156,16 @@ std::string first_difference(const json& a, const json& b, const std::string& at
     for (const auto& [k, v] : b.items()) keys.insert(k);
     for (const auto& k : keys) {
       const std::string where = at.empty() ? k : at + "." + k;
-      if (!a.contains(k) || !b.contains(k)) return where;
-      if (auto d = first_difference(a.at(k), b.at(k), where); !d.empty()) return d;
+      if (!a.contains(k) || !b.contains(k)) {
+        if (va != nullptr) *va = a.contains(k) ? a.at(k) : json();
+        if (vb != nullptr) *vb = b.contains(k) ? b.at(k) : json();
+        return where;
+      }
+      if (auto d = first_difference(a.at(k), b.at(k), where, va, vb); !d.empty()) return d;
     }
   }
+  if (va != nullptr) *va = a;
+  if (vb != nullptr) *vb = b;
   return at.empty() ? "(the whole file)" : at;
 }
 
@@ -200,11 +208,19 @@ json merge_meta(std::vector<json> metas, const std::vector<std::string>& names, 
   std::vector<std::string> set_ptrs;
   for (const auto& [ptr, value] : rules.set) set_ptrs.push_back(ptr);
   blank(set_ptrs);
-  for (std::size_t i = 1; i < rest.size(); ++i)
-    if (const std::string d = first_difference(rest.front(), rest[i]); !d.empty())
-      fail(fmt::format(
-          "{} and {} differ in field '{}': shards of different settings or inputs cannot be joined",
-          names.front(), names[i], d));
+  for (std::size_t i = 1; i < rest.size(); ++i) {
+    json va, vb;
+    const std::string d = first_difference(rest.front(), rest[i], "", &va, &vb);
+    if (d.empty()) continue;
+    const bool paths = va.is_string() && vb.is_string();
+    fail(fmt::format(
+        "{} and {} differ in field '{}' ({} vs {}): shards of different settings or inputs cannot be "
+        "joined{}",
+        names.front(), names[i], d, va.dump(), vb.dump(),
+        paths ? "; if these are each shard's own files, give every shard a folder of its own with the same "
+                "file names (shards/I/...), as docs/scale-out.md shows"
+              : ""));
+  }
   return merged;
 }
 
