@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   cli::add_serve(app);
   cli::add_localize(app);
   cli::add_merge(app);
+  cli::add_index(app);
   try {
     std::string parent;
     if (const char* word = unknown_subcommand(app, argc, argv, parent)) {

@@ -4,7 +4,6 @@
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
 #include <faiss/utils/distances.h>
-#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "georank/core/atomic_file.hpp"
 #include "georank/core/error.hpp"
 #include "georank/retrieval/index.hpp"
+#include "retrieval/faiss_support.hpp"
 
 namespace georank {
 
@@ -30,22 +30,7 @@ namespace {
 
 using idx_t = faiss::Index::idx_t;
 
-// Sets the OpenMP thread count for the duration of one call.
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : previous_(omp_get_max_threads()), active_(n > 0) {
-    if (active_) omp_set_num_threads(n);
-  }
-  ~ThreadScope() {
-    if (active_) omp_set_num_threads(previous_);
-  }
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
- private:
-  int previous_;
-  bool active_;
-};
+using ThreadScope = OmpThreadScope;
 
 void apply_search_params(faiss::Index* index, const std::string& params) {
   if (params.empty()) return;
@@ -93,6 +78,7 @@ VectorIndex VectorIndex::build(const FloatMatrix& vectors, const IndexConfig& co
       impl->index = std::make_unique<faiss::IndexFlatIP>(d);
     } else {
       impl->index.reset(faiss::index_factory(d, config.factory.c_str(), faiss::METRIC_INNER_PRODUCT));
+      skip_polysemous_training(impl->index.get());
     }
     if (!impl->index->is_trained) impl->index->train(n, vectors.values.data());
     impl->index->add(n, vectors.values.data());
@@ -111,7 +97,14 @@ VectorIndex VectorIndex::load(const std::string& path, const IndexConfig& config
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   try {
-    impl->index.reset(faiss::read_index(path.c_str()));
+    // An index from build_index with on_disk keeps its inverted lists in a file it names
+    // (<path>.ivfdata): ONDISK_SAME_DIR looks for that name in the index's own folder, so the pair
+    // can be moved together, and READ_ONLY maps it read-only (searches never write). Both flags
+    // concern only on-disk lists. (IO_FLAG_MMAP, which maps lists stored inside the index file,
+    // cannot be combined: it skips mapping on-disk lists.)
+    const QuietFaissStdout quiet;
+    impl->index.reset(
+        faiss::read_index(path.c_str(), faiss::IO_FLAG_ONDISK_SAME_DIR | faiss::IO_FLAG_READ_ONLY));
   } catch (const faiss::FaissException& e) {
     throw Error(ErrorKind::backend, path + ": cannot read FAISS index: " + e.what());
   }

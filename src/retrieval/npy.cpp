@@ -216,6 +216,67 @@ FloatMatrix read_npy(const std::string& path) {
   return m;
 }
 
+struct NpyRowReader::Impl {
+  std::string path;
+  NpyHeader header;
+  std::ifstream in;
+  std::vector<std::uint16_t> half;  // float16 staging, reused between reads
+};
+
+NpyRowReader::NpyRowReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+  impl_->header = read_npy_header(path);
+  impl_->in.open(path, std::ios::binary);
+  if (!impl_->in) throw Error(ErrorKind::io, path + ": cannot open");
+}
+NpyRowReader::NpyRowReader(NpyRowReader&&) noexcept = default;
+NpyRowReader& NpyRowReader::operator=(NpyRowReader&&) noexcept = default;
+NpyRowReader::~NpyRowReader() = default;
+
+const std::string& NpyRowReader::path() const {
+  return impl_->path;
+}
+const NpyHeader& NpyRowReader::header() const {
+  return impl_->header;
+}
+
+void NpyRowReader::read_rows(std::size_t first, std::size_t n, std::span<float> out) {
+  const NpyHeader& h = impl_->header;
+  if (first > h.rows || n > h.rows - first)
+    bad(impl_->path, "rows " + std::to_string(first) + ".." + std::to_string(first + n) +
+                         " requested, the file has " + std::to_string(h.rows));
+  // rows * cols * itemsize fits (read_npy_header checked it), so these products do too.
+  const std::size_t n_values = n * h.cols;
+  if (out.size() != n_values)
+    bad(impl_->path, std::to_string(out.size()) + " values of room for " + std::to_string(n) + " rows of " +
+                         std::to_string(h.cols));
+  if (n_values == 0) return;
+  const std::size_t item = item_size(h.dtype);
+  auto& in = impl_->in;
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(h.data_offset + first * h.cols * item));
+  if (h.dtype == NpyDtype::float32) {
+    in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(n_values * 4));
+  } else {
+    auto& raw = impl_->half;
+    raw.resize(n_values);
+    in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(n_values * 2));
+    for (std::size_t i = 0; i < n_values; ++i) out[i] = half_to_float(raw[i]);
+  }
+  if (!in) throw Error(ErrorKind::io, impl_->path + ": read failed at row " + std::to_string(first));
+}
+
+FloatMatrix NpyRowReader::read_rows(std::size_t first, std::size_t n) {
+  FloatMatrix m;
+  m.rows = n;
+  m.cols = cols();
+  // Checked before allocating: a range past the end must not allocate its size first.
+  if (first > rows() || n > rows() - first) read_rows(first, n, {});
+  m.values.resize(n * m.cols);
+  read_rows(first, n, m.values);
+  return m;
+}
+
 void write_npy(const std::string& path, const FloatMatrix& m, NpyDtype dtype) {
   if (m.values.size() != m.rows * m.cols)
     throw Error(ErrorKind::invalid_argument,

@@ -45,7 +45,10 @@ class VectorIndex {
   /// Throws Error(invalid_argument) for a bad factory string, too few training vectors or
   /// `values.size() != rows * cols`.
   static VectorIndex build(const FloatMatrix& vectors, const IndexConfig& config);
-  /// Reads an index written by `save`. Throws Error(not_found / backend).
+  /// Reads an index written by `save` or by `build_index` (index_build.hpp). An index built with
+  /// on-disk inverted lists memory-maps them, read-only, from the file the index names (by
+  /// default `<path>.ivfdata`), looked up in `path`'s folder: move the two together. Throws
+  /// Error(not_found / backend); a missing `.ivfdata` is Error(backend) naming it.
   static VectorIndex load(const std::string& path, const IndexConfig& config);
 
   VectorIndex(VectorIndex&&) noexcept;

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,6 +47,35 @@ NpyHeader read_npy_header(const std::string& path);
 
 /// Reads a 2-D float32/float16 `.npy` file into float32. Errors as `read_npy_header`.
 FloatMatrix read_npy(const std::string& path);
+
+/// Reads row ranges of a 2-D `.npy` file on demand, converting float16 to float32, so that a
+/// file larger than memory can be streamed (index building over city-scale galleries). The file
+/// stays open for the reader's lifetime. Move-only; use from one thread at a time.
+class NpyRowReader {
+ public:
+  /// Opens `path` and reads its header. Errors as `read_npy_header`; Error(io) when it cannot be
+  /// opened.
+  explicit NpyRowReader(const std::string& path);
+  NpyRowReader(NpyRowReader&&) noexcept;
+  NpyRowReader& operator=(NpyRowReader&&) noexcept;
+  ~NpyRowReader();
+
+  [[nodiscard]] const std::string& path() const;
+  [[nodiscard]] const NpyHeader& header() const;
+  [[nodiscard]] std::size_t rows() const { return header().rows; }
+  [[nodiscard]] std::size_t cols() const { return header().cols; }
+
+  /// Reads rows [first, first + n) into `out`, which must hold exactly n * cols() values
+  /// (row-major). Throws Error(invalid_argument) naming the file when the range passes the last
+  /// row or `out` has another size, Error(io) when reading fails.
+  void read_rows(std::size_t first, std::size_t n, std::span<float> out);
+  /// The same rows as an n x cols() matrix.
+  [[nodiscard]] FloatMatrix read_rows(std::size_t first, std::size_t n);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 /// Writes `m` as a version-1.0 `.npy` file in the given dtype (temporary file + rename).
 /// Throws Error(invalid_argument) when `values.size() != rows * cols`, Error(io) on failure.
