@@ -18,6 +18,7 @@
 #include "georank/core/log.hpp"
 #include "georank/core/sha256.hpp"
 #include "vlm/answer_basis.hpp"
+#include "vlm/endpoint_router.hpp"
 #include "vlm/remote_answer.hpp"
 #include "vlm/remote_http.hpp"
 #include "vlm/remote_scoring.hpp"
@@ -95,6 +96,10 @@ class RemoteBackend final : public VlmBackend {
       e->top_logprobs = config_.top_logprobs;
       endpoints_.push_back(std::move(e));
     }
+    std::vector<std::string> names;
+    for (const auto& e : endpoints_) names.push_back(e->endpoint.url);
+    router_ = std::make_unique<remote::EndpointRouter>(
+        std::move(names), remote::RouterConfig{.rest_s = std::max(0.0, config_.rest_s)});
     model_ = config_.server_model;
     if (config_.api_key.empty() && !config_.api_key_env.empty())
       if (const char* key = std::getenv(config_.api_key_env.c_str())) config_.api_key = key;
@@ -107,32 +112,43 @@ class RemoteBackend final : public VlmBackend {
     cancelled_ = false;
     ensure_model();
 
-    // Slots interleaved across endpoints, so that a small batch still uses every server.
-    std::vector<std::pair<EndpointState*, std::size_t>> slots;
+    // Slots interleaved across endpoints, so that a small batch still uses every server; the
+    // router gives each request to the endpoint with the fewest in flight, and moves the
+    // requests of a failing one to the others (vlm/endpoint_router.hpp).
+    std::vector<std::pair<std::size_t, std::size_t>> slots;  // (endpoint, slot)
     for (int k = 0; k < config_.max_in_flight; ++k)
-      for (auto& e : endpoints_) slots.emplace_back(e.get(), static_cast<std::size_t>(k));
+      for (std::size_t e = 0; e < endpoints_.size(); ++e) slots.emplace_back(e, static_cast<std::size_t>(k));
     slots.resize(std::min(slots.size(), requests.size()));
+    std::vector<std::size_t> per_endpoint(endpoints_.size(), 0);
+    for (const auto& [e, k] : slots) ++per_endpoint[e];
+    router_->begin(requests.size(), per_endpoint);
 
-    std::atomic<std::size_t> next{0};
     std::exception_ptr first_error;
     std::mutex error_mutex;
-    auto work = [&](EndpointState& e, std::size_t slot) {
+    auto work = [&](std::size_t e, std::size_t slot) {
       try {
-        HttpSession& session = this->session(e, slot);
-        for (std::size_t i = next++; i < requests.size() && !cancelled_; i = next++)
-          out[i] = run_one(e, session, requests[i]);
+        HttpSession& session = this->session(*endpoints_[e], slot);
+        while (const auto i = router_->next(e)) {
+          try {
+            out[*i] = run_one(*endpoints_[e], session, requests[*i]);
+            router_->answered(e, *i);
+          } catch (const remote::TransportFailure& failure) {
+            if (cancelled_ || !router_->failed(e, *i, failure.what())) throw;
+          }
+        }
       } catch (...) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = std::current_exception();
         cancelled_ = true;
+        router_->cancel();
       }
     };
     if (slots.size() == 1) {
-      work(*slots[0].first, slots[0].second);
+      work(slots[0].first, slots[0].second);
     } else {
       std::vector<std::thread> threads;
       threads.reserve(slots.size());
-      for (auto& [e, k] : slots) threads.emplace_back(work, std::ref(*e), k);
+      for (auto& [e, k] : slots) threads.emplace_back(work, e, k);
       for (auto& t : threads) t.join();
     }
     {
@@ -147,10 +163,11 @@ class RemoteBackend final : public VlmBackend {
     ensure_model();
     std::lock_guard lock(identity_mutex_);
     if (identity_) return *identity_;
-    // All endpoints serve the same model; the first one speaks for them.
-    EndpointState& e = *endpoints_.front();
-    HttpSession s(e.endpoint, policy_, config_.api_key);
-    load_props(e, s);
+    // All endpoints serve the same model; the first one that answers speaks for them.
+    EndpointState& e = first_answering([&](EndpointState& candidate) {
+      HttpSession s(candidate.endpoint, policy_, config_.api_key);
+      load_props(candidate, s);
+    });
     JudgeIdentity id;
     id.backend = "remote";
     id.server_model = model_;
@@ -216,17 +233,34 @@ class RemoteBackend final : public VlmBackend {
   void ensure_model() const {
     std::lock_guard lock(model_mutex_);
     if (!model_.empty()) return;
-    HttpSession s(endpoints_.front()->endpoint, policy_, config_.api_key);
-    const auto reply = s.get_json("/v1/models", [](const json& b) {
-      const bool ok = b.is_object() && b.contains("data") && b["data"].is_array() && !b["data"].empty() &&
-                      b["data"][0].contains("id") && b["data"][0]["id"].is_string();
-      return ok ? std::string() : std::string("the model list is empty or malformed");
+    first_answering([&](EndpointState& e) {
+      HttpSession s(e.endpoint, policy_, config_.api_key);
+      const auto reply = s.get_json("/v1/models", [](const json& b) {
+        const bool ok = b.is_object() && b.contains("data") && b["data"].is_array() && !b["data"].empty() &&
+                        b["data"][0].contains("id") && b["data"][0]["id"].is_string();
+        return ok ? std::string() : std::string("the model list is empty or malformed");
+      });
+      if (reply.status != 200)
+        throw Error(ErrorKind::backend,
+                    fmt::format("{}: GET /v1/models answered HTTP {}: {}; give the model name",
+                                s.endpoint().url, reply.status, reply.text.substr(0, 200)));
+      model_ = reply.body["data"][0]["id"].get<std::string>();
     });
-    if (reply.status != 200)
-      throw Error(ErrorKind::backend,
-                  fmt::format("{}: GET /v1/models answered HTTP {}: {}; give the model name",
-                              s.endpoint().url, reply.status, reply.text.substr(0, 200)));
-    model_ = reply.body["data"][0]["id"].get<std::string>();
+  }
+
+  /// The first endpoint, in the given order, for which `ask` does not end in a transport
+  /// failure (a server that is down); the last failure when every one fails.
+  template <class Ask>
+  EndpointState& first_answering(Ask&& ask) const {
+    for (std::size_t i = 0;; ++i) {
+      try {
+        ask(*endpoints_[i]);
+        return *endpoints_[i];
+      } catch (const remote::TransportFailure& failure) {
+        if (i + 1 == endpoints_.size()) throw;
+        log_warn("{}; asking {}", failure.what(), endpoints_[i + 1]->endpoint.url);
+      }
+    }
   }
 
   /// Reads `/props` once per endpoint: llama-server names its build and its per-process
@@ -526,6 +560,7 @@ class RemoteBackend final : public VlmBackend {
   RemoteConfig config_;
   remote::RetryPolicy policy_;
   std::vector<std::unique_ptr<EndpointState>> endpoints_;
+  std::unique_ptr<remote::EndpointRouter> router_;
   std::mutex sessions_mutex_;
   mutable std::mutex model_mutex_;
   mutable std::string model_;

@@ -164,9 +164,9 @@ HttpReply HttpSession::request(const char* method, const std::string& path, cons
           std::min<Clock::duration>(std::chrono::milliseconds(20), until - Clock::now()));
     }
   }
-  throw Error(last_was_timeout ? ErrorKind::timeout : ErrorKind::backend,
-              fmt::format("{} {} failed after {} attempt{}: {}", method, where, n_attempts,
-                          n_attempts == 1 ? "" : "s", last_failure));
+  throw TransportFailure(last_was_timeout ? ErrorKind::timeout : ErrorKind::backend,
+                         fmt::format("{} {} failed after {} attempt{}: {}", method, where, n_attempts,
+                                     n_attempts == 1 ? "" : "s", last_failure));
 }
 
 }  // namespace georank::remote

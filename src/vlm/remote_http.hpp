@@ -10,6 +10,8 @@
 #include <random>
 #include <string>
 
+#include "georank/core/error.hpp"
+
 namespace httplib {
 class Client;
 }
@@ -36,6 +38,14 @@ struct RetryPolicy {
 /// Seconds to wait before retry `attempt` (0-based): min(max, base * 2^attempt) * u with u
 /// uniform in [0.5, 1].
 double backoff_seconds(const RetryPolicy& policy, int attempt, std::mt19937_64& rng);
+
+/// A request that still failed after its retries for a reason of the transport or of the
+/// server (connection errors, timeouts, 429 and 5xx, malformed answers): another server of the
+/// same model may answer it. Kind backend or timeout.
+class TransportFailure : public Error {
+ public:
+  using Error::Error;
+};
 
 /// A reply that was not retried: 2xx with a valid JSON body, or a 4xx other than 429.
 struct HttpReply {

@@ -47,6 +47,10 @@ struct RemoteConfig {
   /// random factor in [0.5, 1] (jitter). A 429's Retry-After is honoured up to backoff_max_s.
   double backoff_base_s = 0.5;
   double backoff_max_s = 20.0;
+  /// With several servers: one whose requests keep failing after their retries rests this
+  /// long (doubling on each further failure, up to 60 s) before it is probed with one request;
+  /// its requests go to the other servers meanwhile.
+  double rest_s = 1.0;
   /// Alternatives requested per scored position (`top_logprobs`). Servers cap it (OpenAI and
   /// vLLM at 20 by default); a server that rejects the value is asked again with 20, then 5.
   int top_logprobs = 20;
@@ -65,6 +69,7 @@ struct RemoteConfig {
     v("max_retries", c.max_retries, "Server: retries after a timeout, connection error, 429 or 5xx");
     v("backoff_base_s", c.backoff_base_s, "Server: first retry's backoff in seconds");
     v("backoff_max_s", c.backoff_max_s, "Server: longest backoff in seconds");
+    v("rest_s", c.rest_s, "Servers: first rest in seconds of one that keeps failing (then probed)");
     v("top_logprobs", c.top_logprobs, "Server: alternatives asked per position (servers cap it)");
     v("dialect", c.dialect, "auto, llama-server (token ids) or openai (token texts)");
   }
