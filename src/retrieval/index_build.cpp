@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "core/random.hpp"
 #include "georank/core/atomic_file.hpp"
 #include "georank/core/config.hpp"
 #include "georank/core/error.hpp"
@@ -45,23 +46,6 @@ double seconds_since(Clock::time_point t) {
   throw Error(ErrorKind::invalid_argument, what);
 }
 
-// SplitMix64: a fixed generator, so a seed picks the same sample on every platform (the
-// standard library's distributions are not specified bit for bit).
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-
- private:
-  std::uint64_t state_;
-};
-
 // Selection sampling (Knuth's algorithm S): `n_pick` of the rows 0..n_total-1, ascending, every
 // subset equally likely, in one pass and no memory beyond the result. The pick depends on the
 // global row numbers only, so splitting the same rows into other shards picks the same rows.
@@ -72,7 +56,7 @@ std::vector<std::size_t> sample_rows(std::size_t n_total, std::size_t n_pick, st
     for (std::size_t i = 0; i < n_total; ++i) rows.push_back(i);
     return rows;
   }
-  SplitMix64 rng(seed);
+  Rng rng(seed);  // SplitMix64: the same sample on every platform
   std::size_t needed = n_pick;
   for (std::size_t i = 0; i < n_total && needed > 0; ++i) {
     // When needed == left this always picks: exactly n_pick rows come out.
