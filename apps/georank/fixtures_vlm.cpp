@@ -10,12 +10,14 @@
 namespace georank::cli {
 
 void add_fixtures_vlm(CLI::App& parent) {
-  auto* cmd = parent.add_subcommand(
-      "vlm", "Write a random-weight LLaVA-style pair (text.gguf + mmproj.gguf); its outputs mean nothing");
+  auto* cmd = parent.add_subcommand("vlm",
+                                    "Write a random-weight LLaVA- or Qwen2-VL-style pair (text.gguf + "
+                                    "mmproj.gguf); its outputs mean nothing");
   static std::string out_dir;
   static std::uint64_t seed = 0;
   static std::string shape = "tiny";
   static std::string type = "native";
+  static std::string arch = "llava";
   cmd->add_option("--out", out_dir, "Output folder (created if missing)")->required();
   cmd->add_option("--seed", seed, "Random seed; the same seed gives identical files")
       ->check(fits_64_bits(false))
@@ -30,13 +32,21 @@ void add_fixtures_vlm(CLI::App& parent) {
                   "(rows not a multiple of the block fall back to q8_0, then f16)")
       ->check(CLI::IsMember({"native", "f16", "q8_0", "q4_k"}))
       ->capture_default_str();
+  cmd->add_option("--arch", arch,
+                  "Model family: llava (llama text model, SPM vocabulary, vicuna template, CLIP + mlp "
+                  "projector: a fixed number of image tokens) or qwen2vl (qwen2vl text model with M-RoPE, "
+                  "byte-level BPE vocabulary, ChatML template, qwen2vl_merger projector: image tokens "
+                  "depend on the image size)")
+      ->check(CLI::IsMember({"llava", "qwen2vl"}))
+      ->capture_default_str();
   cmd->callback([] {
     const VlmFixtureFiles files =
-        write_vlm_fixture(out_dir, seed, parse_vlm_fixture_shape(shape), parse_vlm_fixture_type(type));
+        write_vlm_fixture(out_dir, seed, parse_vlm_fixture_shape(shape), parse_vlm_fixture_type(type),
+                          parse_vlm_fixture_arch(arch));
     fmt::print(
         "text model  {} (matrices: {})\nmmproj      {}\nnote        random weights (seed {}, shape {}, "
-        "type {}): outputs mean nothing\n",
-        files.text_model, files.text_types, files.mmproj, seed, shape, type);
+        "type {}, arch {}): outputs mean nothing\n",
+        files.text_model, files.text_types, files.mmproj, seed, shape, type, arch);
   });
 }
 

@@ -1,6 +1,7 @@
 #include "vlm/llama_session.hpp"
 
 #include <strings.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -273,15 +274,23 @@ void LlamaSession::collect_units(PreparedRequest& p, const std::string& where) c
   }
 }
 
-void LlamaSession::check_scoring_basis(const PreparedRequest& p, const std::string& where) const {
-  if (p.units.empty() || p.units.back().is_image || p.last_text_tokens.empty())
+void LlamaSession::check_scoring_basis(PreparedRequest& p, const std::string& where) const {
+  const auto own = tokenize(vocab_, p.last_text, p.last_is_first_chunk, true, where + " prompt");
+  if (p.units.empty() || p.units.back().is_image || own.empty())
     throw Error(ErrorKind::invalid_argument,
                 where + ": the prompt must end with text (no logits after an image)");
-  // The scoring diff tokenises the last text alone; it must agree with mtmd's chunk.
-  const auto own = tokenize(vocab_, p.last_text, p.last_is_first_chunk, true, where + " prompt");
-  if (own != p.last_text_tokens)
+  // The scoring diff tokenises the last text alone; it must agree with the tail of mtmd's last
+  // chunk. The chunk may start with the image's closing tokens (Qwen-VL's <|vision_end|>,
+  // Gemma 3's <end_of_image>), which mtmd inserts and which belong to no text of ours: only the
+  // text's own tokens stay the basis (they are consecutive positions, so the basis still starts
+  // at the position the group computes from its length).
+  const auto& chunk = p.last_text_tokens;
+  if (own.size() > chunk.size() ||
+      !std::equal(own.begin(), own.end(), chunk.end() - static_cast<long>(own.size())))
     throw Error(ErrorKind::backend,
                 where + ": tokenising the prompt's last text alone differs from mtmd's chunk");
+  p.last_text_tokens.erase(p.last_text_tokens.begin(),
+                           p.last_text_tokens.end() - static_cast<long>(own.size()));
   for (const auto& c : p.request->choices) {
     if (c.find_first_not_of(" \t\n") == std::string::npos)
       throw Error(ErrorKind::invalid_argument, where + ": empty choice");

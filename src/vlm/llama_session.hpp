@@ -23,7 +23,7 @@ struct PreparedRequest {
   mtmd::input_chunks_ptr chunks;
   std::vector<PromptUnit> units;
   std::string last_text;                      ///< prompt text after the last marker
-  std::vector<llama_token> last_text_tokens;  ///< its tokens (the last chunk)
+  std::vector<llama_token> last_text_tokens;  ///< its tokens (the tail of the last chunk)
   bool last_is_first_chunk = false;           ///< the last chunk also starts the prompt (BOS)
   int n_prompt_tokens = 0, n_image_tokens = 0;
   std::string template_name;
@@ -55,7 +55,7 @@ class LlamaSession {
                           std::string& template_name) const;
   void tokenize_prompt(PreparedRequest& p, const std::string& prompt, const std::string& where);
   void collect_units(PreparedRequest& p, const std::string& where) const;
-  void check_scoring_basis(const PreparedRequest& p, const std::string& where) const;
+  void check_scoring_basis(PreparedRequest& p, const std::string& where) const;
   std::vector<float> image_embedding(const mtmd_input_chunk* chunk, const std::string& key,
                                      double& encode_ms);
   void decode_tree(std::vector<PrefixNode>& nodes, const std::vector<PreparedRequest*>& group,
