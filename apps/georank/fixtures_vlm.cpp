@@ -10,9 +10,10 @@
 namespace georank::cli {
 
 void add_fixtures_vlm(CLI::App& parent) {
-  auto* cmd = parent.add_subcommand("vlm",
-                                    "Write a random-weight LLaVA- or Qwen2-VL-style pair (text.gguf + "
-                                    "mmproj.gguf); its outputs mean nothing");
+  auto* cmd =
+      parent.add_subcommand("vlm",
+                            "Write a random-weight LLaVA-, Qwen2-VL- or Gemma-3-style pair (text.gguf + "
+                            "mmproj.gguf); its outputs mean nothing");
   static std::string out_dir;
   static std::uint64_t seed = 0;
   static std::string shape = "tiny";
@@ -36,8 +37,10 @@ void add_fixtures_vlm(CLI::App& parent) {
                   "Model family: llava (llama text model, SPM vocabulary, vicuna template, CLIP + mlp "
                   "projector: a fixed number of image tokens) or qwen2vl (qwen2vl text model with M-RoPE, "
                   "byte-level BPE vocabulary, ChatML template, qwen2vl_merger projector: image tokens "
-                  "depend on the image size)")
-      ->check(CLI::IsMember({"llava", "qwen2vl"}))
+                  "depend on the image size) or gemma3 (gemma3 text model with sliding-window layers, SPM "
+                  "vocabulary, Gemma template, SigLIP + gemma3 projector: a fixed number of image tokens "
+                  "attended non-causally)")
+      ->check(CLI::IsMember({"llava", "qwen2vl", "gemma3"}))
       ->capture_default_str();
   cmd->callback([] {
     const VlmFixtureFiles files =

@@ -82,6 +82,10 @@ LlamaSession::LlamaSession(const LlamaConfig& config) : config_(config), cache_(
   if (config.n_ctx < 64 || config.n_batch < 1 || config.n_ubatch < 1 || config.n_seq_max < 2)
     throw Error(ErrorKind::invalid_argument,
                 "n_ctx >= 64, n_batch >= 1, n_ubatch >= 1 and n_seq_max >= 2 are required");
+  if (config.n_batch < config.n_seq_max)  // llama.cpp aborts the process otherwise
+    throw Error(ErrorKind::invalid_argument, "n_batch (" + std::to_string(config.n_batch) +
+                                                 ") must be at least n_seq_max (" +
+                                                 std::to_string(config.n_seq_max) + ")");
   const int threads = config.threads > 0
                           ? config.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

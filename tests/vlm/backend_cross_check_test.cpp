@@ -13,11 +13,13 @@
 #include "georank/vlm/remote_backend.hpp"
 #include "support/llama_server.hpp"
 #include "support/subprocess.hpp"
+#include "vlm/cross_check.hpp"
 #include "vlm/tiny_vlm.hpp"
 
 namespace georank {
 namespace {
 
+using testing::expect_same_judgments;
 using testing::noise_image;
 using testing::tiny_vlm;
 
@@ -88,21 +90,6 @@ std::vector<VlmRequest> requests_with_images(int n_images) {
     out.push_back(std::move(r));
   }
   return out;
-}
-
-void expect_same_judgments(const std::vector<VlmResponse>& local, const std::vector<VlmResponse>& served,
-                           const std::vector<VlmRequest>& requests) {
-  ASSERT_EQ(local.size(), served.size());
-  for (std::size_t i = 0; i < local.size(); ++i) {
-    SCOPED_TRACE(*requests[i].raw_prompt);
-    EXPECT_EQ(local[i].n_prompt_tokens, served[i].n_prompt_tokens);
-    ASSERT_EQ(local[i].probs.size(), served[i].probs.size());
-    for (std::size_t k = 0; k < local[i].probs.size(); ++k) {
-      EXPECT_NEAR(local[i].probs[k], served[i].probs[k], 1e-3) << "choice " << requests[i].choices[k];
-      EXPECT_NEAR(local[i].logprobs[k], served[i].logprobs[k], 1e-3) << "choice " << requests[i].choices[k];
-      EXPECT_FALSE(served[i].choice_not_in_top[k]);
-    }
-  }
 }
 
 TEST_F(BackendCrossCheck, TextOnlyRawPromptsAgreeWithinOneThousandth) {

@@ -274,6 +274,19 @@ TEST(LlamaBackend, ReportsTheChatTemplateInUse) {
   EXPECT_THROW(make_llama_backend(cfg), Error);
 }
 
+TEST(LlamaBackend, ABatchSmallerThanTheSequenceCountIsAClearError) {
+  LlamaConfig cfg = tiny_config();
+  cfg.n_batch = 8;  // n_seq_max 16: llama.cpp would abort the process
+  try {
+    make_llama_backend(cfg);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("n_batch (8) must be at least n_seq_max (16)"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(LlamaBackend, ACompositeLayoutRequestSendsOneImage) {
   const auto req = raw_request({noise_image(64, 32, 1), noise_image(32, 32, 2), noise_image(32, 32, 3)},
                                "Ground: " + M + "\nFirst: " + M + "\nSecond: " + M + "\nAnswer:", {"A", "B"});
