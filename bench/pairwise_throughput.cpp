@@ -18,7 +18,11 @@
 // --types f16,q8_0,q4_k adds row (c) for each further weight type of the fixture (written with
 // ggml's quantization), its own llama-bench rate and efficiency: F16 and quantized side by side.
 //
+// --arch llava|qwen2vl|gemma3 picks the fixture's family (the same raw prompt for all: only the
+// image tokens and the model's layers differ).
+//
 // Usage: bench_pairwise_throughput [--queries N] [--k K] [--shape bench|tiny|llava7b] [--threads T]
+//                                  [--arch llava|qwen2vl|gemma3]
 //                                  [--modes abcd] [--types native[,q8_0,q4_k]] [--model-dir DIR]
 //                                  [--flash-attn -1|0|1] [--gpu-layers N] [--json] [--check]
 
@@ -50,6 +54,7 @@ struct Options {
   int queries = 3;
   int k = 5;
   std::string shape = "bench";
+  std::string arch = "llava";
   int threads = 0;
   std::string modes = "abcd";
   std::string model_dir;
@@ -166,11 +171,12 @@ LowerBound lower_bound_tokens(VlmBackend& backend, const Query& q, int k) {
   cuts[3] = q.pairs[0];
   cuts[3].choices.clear();  // tokenise only
   const auto n = backend.run(cuts);
-  const double image = n[3].n_image_tokens / 3.0;
+  // a tile's tokens (the panorama's may differ: Qwen-VL's depend on the image size)
+  const double tile = n[1].n_image_tokens - n[0].n_image_tokens;
   const double a1 = n[1].n_prompt_tokens, a2 = n[2].n_prompt_tokens, full = n[3].n_prompt_tokens;
-  const double prefix = a1 - image;         // BOS + text + query image + text before tile A
-  const double first = a2 - a1;             // tile A + text before tile B
-  const double rest = image + (full - a2);  // tile B + the question
+  const double prefix = a1 - tile;         // BOS + text + query image + text before tile A
+  const double first = a2 - a1;            // tile A + text before tile B
+  const double rest = tile + (full - a2);  // tile B + the question
   LowerBound lb;
   lb.tokens = prefix + k * first + k * (k - 1) * rest;
   lb.mean_depth = (prefix * prefix / 2 + k * first * (prefix + first / 2) +
@@ -193,6 +199,8 @@ Options parse(int argc, char** argv) {
       o.k = std::stoi(value());
     else if (a == "--shape")
       o.shape = value();
+    else if (a == "--arch")
+      o.arch = value();
     else if (a == "--threads")
       o.threads = std::stoi(value());
     else if (a == "--modes")
@@ -219,6 +227,7 @@ Options parse(int argc, char** argv) {
     else
       throw Error(ErrorKind::invalid_argument, "unknown option " + a);
   }
+  (void)parse_vlm_fixture_arch(o.arch);
   if (o.queries < 1 || o.k < 2)
     throw Error(ErrorKind::invalid_argument, "--queries >= 1 and --k >= 2 required");
   if (!o.model_dir.empty() && o.types.size() > 1)
@@ -236,11 +245,14 @@ int main(int argc, char** argv) {
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
     const auto fixture_dir = [&](const std::string& type) {
       if (!o.model_dir.empty()) return o.model_dir;
-      const std::string dir =
-          (std::filesystem::temp_directory_path() / ("georank-bench-vlm-" + o.shape + "-" + type)).string();
+      const std::string dir = (std::filesystem::temp_directory_path() /
+                               ("georank-bench-vlm-" + o.arch + "-" + o.shape + "-" + type))
+                                  .string();
       const VlmFixtureFiles f =
-          write_vlm_fixture(dir, 1, parse_vlm_fixture_shape(o.shape), parse_vlm_fixture_type(type));
-      std::fprintf(stderr, "fixture %s %s: %s\n", o.shape.c_str(), type.c_str(), f.text_types.c_str());
+          write_vlm_fixture(dir, 1, parse_vlm_fixture_shape(o.shape), parse_vlm_fixture_type(type),
+                            parse_vlm_fixture_arch(o.arch));
+      std::fprintf(stderr, "fixture %s %s %s: %s\n", o.arch.c_str(), o.shape.c_str(), type.c_str(),
+                   f.text_types.c_str());
       return dir;
     };
     const auto queries = make_queries(o);
@@ -351,6 +363,7 @@ int main(int argc, char** argv) {
     nlohmann::json j;
     j["note"] = "random-weight fixture model: speed and agreement only, the answers mean nothing";
     j["shape"] = o.shape;
+    j["arch"] = o.arch;
     j["types"] = o.types;
     j["gpu_layers"] = o.gpu_layers;
     j["queries"] = o.queries;
