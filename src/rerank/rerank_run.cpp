@@ -1,5 +1,9 @@
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -8,6 +12,7 @@
 #include "georank/core/progress.hpp"
 #include "georank/core/recorded_time.hpp"
 #include "georank/rerank/run.hpp"
+#include "rerank/round_merger.hpp"
 
 namespace georank {
 namespace {
@@ -50,21 +55,75 @@ RerankRunResult rerank_all(std::span<const QueryRanking> input, const RerankImag
   VlmBackend& judge = cached ? static_cast<VlmBackend&>(*cached) : counted;
 
   RerankRunResult result;
-  result.rankings.reserve(input.size());
-  for (const QueryRanking& q : input) {
+  const auto report = [&](std::size_t done) {
+    result.backend_calls = counted.n;
+    result.cache_hits = cached ? cached->n_hits() : 0;
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (progress)
+      progress({static_cast<std::int64_t>(done), static_cast<std::int64_t>(input.size()), result.seconds,
+                result.backend_calls, result.cache_hits});
+  };
+  const auto judge_images = [&](const QueryRanking& q) {
     JudgeImages ji;
     ji.query = images.query(q);
     ji.layout = config.images;
     const std::size_t k = std::min(static_cast<std::size_t>(config.k), q.candidates.size());
     for (std::size_t i = 0; i < k; ++i) ji.candidates.push_back(images.tile(q.candidates[i]));
-    result.rankings.push_back(rerank_query(q, ji, config, prompt, judge, &result.stats));
-    result.backend_calls = counted.n;
-    result.cache_hits = cached ? cached->n_hits() : 0;
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (progress)
-      progress({static_cast<std::int64_t>(result.rankings.size()), static_cast<std::int64_t>(input.size()),
-                result.seconds, result.backend_calls, result.cache_hits});
+    return ji;
+  };
+
+  const std::size_t n_workers = std::min(static_cast<std::size_t>(config.query_batch), input.size());
+  if (n_workers <= 1) {
+    result.rankings.reserve(input.size());
+    for (const QueryRanking& q : input) {
+      result.rankings.push_back(rerank_query(q, judge_images(q), config, prompt, judge, &result.stats));
+      report(result.rankings.size());
+    }
+    return result;
   }
+
+  // Several queries at once: a worker per query in flight, their rounds merged into one call.
+  RoundMerger merger(judge, static_cast<int>(n_workers));
+  std::vector<std::optional<QueryRanking>> rankings(input.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex mutex;  // the image sources, the stats, the progress and the first error
+  std::size_t done = 0;
+  std::exception_ptr error;
+  const auto work = [&] {
+    RoundMerger::Member member(merger);
+    try {
+      for (std::size_t i; (i = next++) < input.size();) {
+        JudgeImages ji;
+        {
+          std::lock_guard lock(mutex);
+          ji = judge_images(input[i]);
+        }
+        member.set_query(i);
+        RerankStats stats;
+        QueryRanking ranked = rerank_query(input[i], ji, config, prompt, member, &stats);
+        std::lock_guard lock(mutex);
+        rankings[i] = std::move(ranked);
+        result.stats.n_queries += stats.n_queries;
+        result.stats.n_judgments += stats.n_judgments;
+        result.stats.n_rounds += stats.n_rounds;
+        result.stats.n_unparsed += stats.n_unparsed;
+        report(++done);
+      }
+    } catch (...) {
+      std::lock_guard lock(mutex);
+      if (!error) error = std::current_exception();
+      next = input.size();  // the other workers finish their queries and stop
+    }
+    merger.leave();
+  };
+  std::vector<std::thread> workers;
+  for (std::size_t w = 0; w < n_workers; ++w) workers.emplace_back(work);
+  merger.serve();  // the judge runs on this thread, as for one query at a time
+  for (auto& t : workers) t.join();
+  if (error) std::rethrow_exception(error);
+  result.rankings.reserve(input.size());
+  for (auto& r : rankings) result.rankings.push_back(std::move(*r));
+  report(result.rankings.size());
   return result;
 }
 

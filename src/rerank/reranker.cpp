@@ -68,6 +68,8 @@ void validate(const RerankConfig& c) {
   if (c.setwise_size < 2) throw Error(ErrorKind::invalid_argument, "setwise_size must be >= 2");
   if (c.setwise_rotations < 0)
     throw Error(ErrorKind::invalid_argument, "setwise_rotations must be >= 0 (0: setwise_size)");
+  if (c.query_batch < 1 || c.query_batch > 1024)
+    throw Error(ErrorKind::invalid_argument, "query_batch must be in 1..1024");
   if (c.answer_mode == AnswerMode::generate_json && c.strategy == RerankStrategy::setwise)
     throw Error(ErrorKind::invalid_argument,
                 "answer_mode generate-json is for pairwise and pointwise strategies");

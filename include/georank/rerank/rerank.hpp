@@ -86,6 +86,10 @@ struct RerankConfig {
   /// How a judgment's images are shown (flat keys `layout`, `composite_panel_px`): separate,
   /// or one composite canvas with panels 1..N.
   ImageLayoutConfig images;
+  /// Queries reranked at once: their rounds' judge requests go to the backend in one call
+  /// (fuller batches, more requests in flight); 1: one query at a time. The rankings are those
+  /// of one query at a time, up to the judge's own batch-layout noise (docs/judges.md).
+  int query_batch = 1;
 
   template <class Self, class Visit>
   static void fields(Self& c, Visit&& v) {
@@ -116,6 +120,7 @@ struct RerankConfig {
     v("setwise_rotations", c.setwise_rotations,
       "Set-wise: label rotations per set (0: setwise_size, 1: no debiasing)");
     ImageLayoutConfig::fields(c.images, v);
+    v("query_batch", c.query_batch, "Queries reranked at once, their rounds merged into one judge call");
   }
 };
 
