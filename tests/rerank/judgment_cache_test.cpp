@@ -12,19 +12,13 @@
 #include "georank/core/error.hpp"
 #include "georank/rerank/judgment_cache.hpp"
 #include "support/subprocess.hpp"
+#include "support/tiny_image.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
 
-std::shared_ptr<const Image> solid(std::uint8_t value) {
-  auto img = std::make_shared<Image>();
-  img->width = 2;
-  img->height = 2;
-  img->rgb.assign(12, value);
-  img->finalize();
-  return img;
-}
+using test::solid;
 
 // Counts the requests it answers; the answer depends on the request text and images.
 class CountingBackend : public VlmBackend {

@@ -7,19 +7,13 @@
 #include "georank/core/error.hpp"
 #include "georank/core/sha256.hpp"
 #include "georank/rerank/prompt.hpp"
+#include "support/tiny_image.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
 
-std::shared_ptr<const Image> solid(std::uint8_t value) {
-  auto img = std::make_shared<Image>();
-  img->width = 2;
-  img->height = 2;
-  img->rgb.assign(12, value);
-  img->finalize();
-  return img;
-}
+using test::solid;
 
 std::size_t count(const std::string& s, const std::string& what) {
   std::size_t n = 0;

@@ -6,18 +6,14 @@
 
 #include "georank/fixtures/simulation.hpp"
 #include "georank/rerank/run.hpp"
+#include "support/tiny_image.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {
 namespace {
 
 std::shared_ptr<const Image> solid(int a, int b) {
-  auto img = std::make_shared<Image>();
-  img->width = 1;
-  img->height = 1;
-  img->rgb = {static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), 7};
-  img->finalize();
-  return img;
+  return test::image_of(1, 1, {static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), 7});
 }
 
 TEST(RerankRun, RerankAllReportsProgressCountsAndASimulatedLabelAndResumesFromTheCache) {

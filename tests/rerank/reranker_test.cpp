@@ -6,18 +6,12 @@
 
 #include "georank/core/error.hpp"
 #include "georank/rerank/rerank.hpp"
+#include "support/tiny_image.hpp"
 
 namespace georank {
 namespace {
 
-std::shared_ptr<const Image> solid(std::uint8_t value) {
-  auto img = std::make_shared<Image>();
-  img->width = 2;
-  img->height = 2;
-  img->rgb.assign(12, value);
-  img->finalize();
-  return img;
-}
+using test::solid;
 
 // A backend answering from a function of (request, candidate values shown): the candidate
 // images are solid colours whose value is the candidate index + 1; the query is 0.

@@ -14,6 +14,7 @@
 #include "georank/fixtures/simulation.hpp"
 #include "georank/rerank/judgment_cache.hpp"
 #include "georank/rerank/rerank.hpp"
+#include "support/tiny_image.hpp"
 #include "support/work_dir.hpp"
 
 namespace georank {
@@ -23,12 +24,7 @@ constexpr int kQueries = 16;
 constexpr int kListLength = 8;
 
 std::shared_ptr<const Image> solid(int a, int b) {
-  auto img = std::make_shared<Image>();
-  img->width = 2;
-  img->height = 1;
-  img->rgb = {static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), 0, 0, 0, 0};
-  img->finalize();
-  return img;
+  return test::image_of(2, 1, {static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), 0, 0, 0, 0});
 }
 
 struct Workload {

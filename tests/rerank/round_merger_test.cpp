@@ -22,17 +22,13 @@
 #include "georank/vlm/remote_backend.hpp"
 #include "rerank/round_merger.hpp"
 #include "support/fake_openai_server.hpp"
+#include "support/tiny_image.hpp"
 
 namespace georank {
 namespace {
 
 std::shared_ptr<const Image> solid(int a, int b) {
-  auto img = std::make_shared<Image>();
-  img->width = 1;
-  img->height = 1;
-  img->rgb = {static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), 9};
-  img->finalize();
-  return img;
+  return test::image_of(1, 1, {static_cast<std::uint8_t>(a), static_cast<std::uint8_t>(b), 9});
 }
 
 // Records every call the merged rounds make and fails the test on a concurrent one.

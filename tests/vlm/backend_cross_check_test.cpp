@@ -19,7 +19,9 @@
 namespace georank {
 namespace {
 
+using testing::expect_same_generations;
 using testing::expect_same_judgments;
+using testing::max_prob_difference;
 using testing::noise_image;
 using testing::tiny_vlm;
 
@@ -197,16 +199,7 @@ TEST_F(BackendCrossCheck, ChatPromptsPrefillsAndGenerationAgree) {
     r.answer_cue = "\nAnswer:";
     requests.push_back(r);
   }
-  const auto local = in_process()->run(requests);
-  const auto served = remote()->run(requests);
-  ASSERT_EQ(local.size(), served.size());
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    SCOPED_TRACE("request " + std::to_string(i));
-    EXPECT_EQ(local[i].n_prompt_tokens, served[i].n_prompt_tokens);
-    EXPECT_EQ(local[i].text, served[i].text);
-    EXPECT_NEAR(local[i].probs[0], served[i].probs[0], 1e-3);
-    EXPECT_NEAR(local[i].logprobs[1], served[i].logprobs[1], 1e-3);
-  }
+  expect_same_generations(in_process()->run(requests), remote()->run(requests), requests);
 }
 
 TEST_F(BackendCrossCheck, PromptsEndingInSpacesAreScoredAsTheTextBeforeThemOnBothSides) {
@@ -249,13 +242,7 @@ TEST_F(BackendCrossCheck, TheComparisonCanFail) {
   auto requests = requests_with_images(2);
   auto swapped = requests;
   for (auto& r : swapped) std::swap(r.images[0], r.images[1]);
-  const auto a = remote()->run(requests);
-  const auto b = remote()->run(swapped);
-  double max_diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    for (std::size_t k = 0; k < a[i].probs.size(); ++k)
-      max_diff = std::max(max_diff, std::abs(a[i].probs[k] - b[i].probs[k]));
-  EXPECT_GT(max_diff, 1e-3);
+  EXPECT_GT(max_prob_difference(remote()->run(requests), remote()->run(swapped)), 1e-3);
 }
 
 }  // namespace

@@ -37,7 +37,9 @@
 namespace georank {
 namespace {
 
+using testing::expect_same_generations;
 using testing::expect_same_judgments;
+using testing::max_prob_difference;
 using testing::noise_image;
 
 struct ImageSize {
@@ -254,6 +256,14 @@ class VlmFamilyCrossCheck : public ::testing::TestWithParam<const Family*> {
     return make_remote_backend(cfg);
   }
 
+  /// The family's images of an n-image request, noise seeded from `seed` on.
+  [[nodiscard]] std::vector<std::shared_ptr<const Image>> images(int n, std::uint32_t seed) const {
+    std::vector<std::shared_ptr<const Image>> out;
+    for (const auto& s : family().images_of[static_cast<std::size_t>(n)])
+      out.push_back(noise_image(s.width, s.height, seed++));
+    return out;
+  }
+
   [[nodiscard]] std::string raw_turn(const std::string& user) const {
     return family().user_turn + user + family().end_turn + family().assistant_turn;
   }
@@ -275,8 +285,8 @@ class VlmFamilyCrossCheck : public ::testing::TestWithParam<const Family*> {
     std::uint32_t seed = 300 * static_cast<std::uint32_t>(n_images);
     for (const auto& c : cases) {
       VlmRequest r;
-      for (const auto& s : family().images_of[static_cast<std::size_t>(n_images)])
-        r.images.push_back(noise_image(s.width, s.height, seed++));
+      r.images = images(n_images, seed);
+      seed += static_cast<std::uint32_t>(n_images);
       r.raw_prompt = c.before + c.after;
       r.choices = c.choices;
       out.push_back(std::move(r));
@@ -353,8 +363,7 @@ TEST_P(VlmFamilyCrossCheck, ChatPromptsAndPrefillsAgree) {
   std::vector<VlmRequest> requests;
   for (int n = 0; n <= 2; ++n) {
     VlmRequest r;
-    for (const auto& s : family().images_of[static_cast<std::size_t>(n)])
-      r.images.push_back(noise_image(s.width, s.height, 70u + static_cast<std::uint32_t>(requests.size())));
+    r.images = images(n, 70u + static_cast<std::uint32_t>(requests.size()));
     r.messages = {{"system", "You compare places."},
                   {"user", "Look at " + markers(n) + " Which tile, A or B?"}};
     r.choices = {"A", "B"};
@@ -375,24 +384,14 @@ TEST_P(VlmFamilyCrossCheck, GenerationThenScoringAgrees) {
   std::vector<VlmRequest> requests;
   for (int n = 1; n <= 2; ++n) {
     VlmRequest r;
-    for (const auto& s : family().images_of[static_cast<std::size_t>(n)])
-      r.images.push_back(noise_image(s.width, s.height, 90u + static_cast<std::uint32_t>(n)));
+    r.images = images(n, 90u + static_cast<std::uint32_t>(n));
     r.messages = {{"user", "Look at " + markers(n) + " Which tile, A or B?"}};
     r.choices = {"A", "B"};
     r.generation.max_tokens = 4;
     r.answer_cue = "\nAnswer:";
     requests.push_back(r);
   }
-  const auto local = in_process()->run(requests);
-  const auto served = remote()->run(requests);
-  ASSERT_EQ(local.size(), served.size());
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    SCOPED_TRACE("request " + std::to_string(i));
-    EXPECT_EQ(local[i].n_prompt_tokens, served[i].n_prompt_tokens);
-    EXPECT_EQ(local[i].text, served[i].text);
-    EXPECT_NEAR(local[i].probs[0], served[i].probs[0], 1e-3);
-    EXPECT_NEAR(local[i].logprobs[1], served[i].logprobs[1], 1e-3);
-  }
+  expect_same_generations(in_process()->run(requests), remote()->run(requests), requests);
 }
 
 TEST_P(VlmFamilyCrossCheck, TheComparisonCanFail) {
@@ -400,13 +399,7 @@ TEST_P(VlmFamilyCrossCheck, TheComparisonCanFail) {
   auto requests = requests_with_images(2);
   auto swapped = requests;
   for (auto& r : swapped) std::swap(r.images[0], r.images[1]);
-  const auto a = remote()->run(requests);
-  const auto b = remote()->run(swapped);
-  double max_diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    for (std::size_t k = 0; k < a[i].probs.size(); ++k)
-      max_diff = std::max(max_diff, std::abs(a[i].probs[k] - b[i].probs[k]));
-  EXPECT_GT(max_diff, 1e-3);
+  EXPECT_GT(max_prob_difference(remote()->run(requests), remote()->run(swapped)), 1e-3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, VlmFamilyCrossCheck, ::testing::Values(&qwen2vl(), &gemma3()),
