@@ -30,6 +30,7 @@ void run_retrieve(RetrieveOptions& o) {
   {
     const std::vector<PathArgument> inputs = {{"--query-embeddings", o.config.query_embeddings},
                                               {"--gallery-embeddings", o.config.gallery_embeddings},
+                                              {"--gallery-index", o.config.gallery_index},
                                               {"--import-csv", o.import_csv}};
     check_outputs(with_sidecar("--out", o.out), inputs);
   }
@@ -61,9 +62,11 @@ void run_retrieve(RetrieveOptions& o) {
             {"model_fingerprint", nullptr}};
     record_shard(meta, ds);
   } else {
-    if (o.config.query_embeddings.empty() || o.config.gallery_embeddings.empty())
+    if (o.config.query_embeddings.empty() ||
+        (o.config.gallery_embeddings.empty() && o.config.gallery_index.empty()))
       throw Error(ErrorKind::invalid_argument,
-                  "retrieve needs --query-embeddings and --gallery-embeddings, or --import-csv");
+                  "retrieve needs --query-embeddings and --gallery-embeddings (or --gallery-index), or "
+                  "--import-csv");
     auto res = retrieve(ds, o.config);
     rankings = std::move(res.rankings);
     meta = std::move(res.meta);
@@ -90,6 +93,7 @@ void add_retrieve(CLI::App& app) {
   auto flags = bind_flags(*cmd, o->config, {{"persist_index", "!--no-persist-index"}});
   flags.at("query_embeddings")->check(CLI::ExistingFile);
   flags.at("gallery_embeddings")->check(CLI::ExistingFile);
+  flags.at("gallery_index")->check(CLI::ExistingFile);
   flags.at("k")->check(CLI::PositiveNumber);
   flags.at("threads")->check(CLI::Range(0, kMaxThreads));
   cmd->add_option("--import-csv", o->import_csv,

@@ -1,9 +1,11 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <unordered_map>
 
 #include "georank/core/atomic_file.hpp"
@@ -218,48 +220,206 @@ void encoder_of(const json& q_info, const json& g_info, json& fingerprint, bool&
   }
 }
 
+// A `georank index build` index over (at least) the dataset's gallery: searched for the best
+// `want` rows per query, labels mapped through its .ids to dataset gallery rows (rows outside
+// the gallery skipped), optionally re-scored exactly from the shards' float rows.
+struct PrebuiltSearch {
+  SearchResult result;  // labels are dataset gallery rows
+  json index_info, gallery_info;
+};
+
+json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw Error(ErrorKind::not_found, path + " not found (written by georank index build beside the index)");
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::invalid_argument, path + ": not JSON: " + e.what());
+  }
+}
+
+PrebuiltSearch search_prebuilt(const Dataset& ds, const RetrieveConfig& cfg, const FloatMatrix& queries,
+                               std::size_t k) {
+  const std::string& file = cfg.gallery_index;
+  if (!fs::exists(file)) throw Error(ErrorKind::not_found, "--gallery-index " + file + " not found");
+  const json meta = read_json_file(file + ".meta.json");
+  const std::vector<std::string> ids = read_ids(meta.value("ids_file", file + ".ids"));
+  const VectorIndex index = VectorIndex::load(file, cfg.index);
+  if (index.size() != ids.size())
+    throw Error(ErrorKind::invalid_argument,
+                fmt::format("{} holds {} rows but its ids file names {}", file, index.size(), ids.size()));
+  if (index.dim() != queries.cols)
+    throw Error(ErrorKind::invalid_argument, fmt::format("{} has dimension {} but {} has {}", file,
+                                                         index.dim(), cfg.query_embeddings, queries.cols));
+  // index row -> dataset gallery row (-1: not in this gallery)
+  std::unordered_map<std::string, std::int64_t> tile_row;
+  for (std::size_t i = 0; i < ds.gallery.size(); ++i)
+    tile_row.emplace(ds.gallery[i].id, static_cast<std::int64_t>(i));
+  std::vector<std::int64_t> to_tile(ids.size(), -1);
+  std::size_t found = 0;
+  for (std::size_t r = 0; r < ids.size(); ++r)
+    if (const auto it = tile_row.find(ids[r]); it != tile_row.end()) {
+      to_tile[r] = it->second;
+      ++found;
+    }
+  if (found < ds.gallery.size()) {
+    std::unordered_map<std::string, bool> in_index;
+    for (const auto& id : ids) in_index.emplace(id, true);
+    std::string list;
+    std::size_t shown = 0;
+    for (const auto& t : ds.gallery)
+      if (!in_index.contains(t.id) && shown++ < 3) list += (shown > 1 ? ", '" : "'") + t.id + "'";
+    throw Error(ErrorKind::not_found, fmt::format("{}: {} of {} gallery tiles are not in the index (e.g. {})",
+                                                  file, ds.gallery.size() - found, ds.gallery.size(), list));
+  }
+  const std::size_t outside = ids.size() - found;
+  // rows outside the gallery take places in the index's answer: ask for more of them
+  const std::size_t want = std::max(k, cfg.rescore);
+  const std::size_t ask = std::min(index.size(), outside == 0 ? want : want + std::min(outside, 3 * want));
+  const SearchResult raw = index.search(queries, ask);
+
+  // the shards, for exact re-scoring: global row -> (shard, row)
+  std::vector<NpyRowReader> shards;
+  std::vector<std::size_t> first_row;
+  if (cfg.rescore > 0) {
+    std::size_t at = 0;
+    for (const auto& sh : meta.at("shards")) {
+      shards.emplace_back(sh.at("path").get<std::string>());
+      first_row.push_back(at);
+      at += shards.back().rows();
+    }
+    if (at != ids.size())
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("{}: its shards hold {} rows, the index {}: rebuild it", file, at, ids.size()));
+  }
+  const bool normalize_rows = cfg.normalize || meta.value("normalize", false);
+  std::vector<float> row(queries.cols);
+
+  PrebuiltSearch ps;
+  SearchResult& res = ps.result;
+  res.n_queries = raw.n_queries;
+  res.k = k;
+  res.scores.assign(res.n_queries * k, -std::numeric_limits<float>::infinity());
+  res.labels.assign(res.n_queries * k, -1);
+  std::size_t short_queries = 0;
+  for (std::size_t q = 0; q < raw.n_queries; ++q) {
+    std::vector<std::pair<float, std::int64_t>> hits;  // (score, gallery row)
+    for (std::size_t j = 0; j < raw.k && hits.size() < want; ++j) {
+      const std::int64_t label = raw.labels[q * raw.k + j];
+      if (label < 0 || to_tile[static_cast<std::size_t>(label)] < 0) continue;
+      float score = raw.scores[q * raw.k + j];
+      if (cfg.rescore > 0) {
+        const auto r = static_cast<std::size_t>(label);
+        const std::size_t s =
+            static_cast<std::size_t>(std::upper_bound(first_row.begin(), first_row.end(), r) -
+                                     first_row.begin()) -
+            1;
+        shards[s].read_rows(r - first_row[s], 1, row);
+        double dot = 0, norm2 = 0;
+        const auto qrow = queries.row(q);
+        for (std::size_t c = 0; c < row.size(); ++c) {
+          dot += static_cast<double>(qrow[c]) * row[c];
+          norm2 += static_cast<double>(row[c]) * row[c];
+        }
+        score = static_cast<float>(normalize_rows && norm2 > 0 ? dot / std::sqrt(norm2) : dot);
+      }
+      hits.emplace_back(score, to_tile[static_cast<std::size_t>(label)]);
+    }
+    // stable: equal scores keep the index's order
+    std::stable_sort(hits.begin(), hits.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (hits.size() < k) ++short_queries;
+    for (std::size_t j = 0; j < std::min(k, hits.size()); ++j) {
+      res.scores[q * k + j] = hits[j].first;
+      res.labels[q * k + j] = hits[j].second;
+    }
+  }
+  if (short_queries > 0)
+    log_warn(
+        "{}: {} queries got fewer than {} tiles of this gallery from the index ({} of its rows are outside "
+        "the gallery)",
+        file, short_queries, k, outside);
+  ps.index_info = {{"factory", meta.value("factory", "")},
+                   {"exact", false},
+                   {"search_params", cfg.index.search_params},
+                   {"threads", cfg.index.n_threads},
+                   {"file", fs::absolute(file).string()},
+                   {"prebuilt", true},
+                   {"rows", ids.size()},
+                   {"rows_outside_gallery", outside},
+                   {"searched_per_query", ask},
+                   {"rescore", cfg.rescore},
+                   {"ids_sha256", meta.value("ids_sha256", "")},
+                   {"reused", true}};
+  ps.gallery_info = {{"index_meta", fs::absolute(file + ".meta.json").string()},
+                     {"shards", meta.at("shards")}};
+  return ps;
+}
+
 }  // namespace
 
 RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
   if (cfg.k == 0) throw Error(ErrorKind::invalid_argument, "--k must be >= 1");
+  if (cfg.rescore > 0 && cfg.gallery_index.empty())
+    throw Error(ErrorKind::invalid_argument, "--rescore re-scores a --gallery-index's candidates: give one");
   const auto t0 = std::chrono::steady_clock::now();
   Embeddings q_emb = read_embeddings(cfg.query_embeddings);
-  Embeddings g_emb = read_embeddings(cfg.gallery_embeddings);
   const json q_info = embeddings_info(cfg.query_embeddings, q_emb);
-  const json g_info = embeddings_info(cfg.gallery_embeddings, g_emb);
-  if (q_emb.matrix.cols != g_emb.matrix.cols)
-    throw Error(ErrorKind::invalid_argument,
-                fmt::format("{} has dimension {} but {} has {}", cfg.query_embeddings, q_emb.matrix.cols,
-                            cfg.gallery_embeddings, g_emb.matrix.cols));
   std::vector<std::string> query_ids, tile_ids;
   for (const auto& q : ds.queries) query_ids.push_back(q.id);
   for (const auto& t : ds.gallery) tile_ids.push_back(t.id);
   check_usable_rows(q_emb.matrix, q_emb.ids, cfg.query_embeddings);
-  check_usable_rows(g_emb.matrix, g_emb.ids, cfg.gallery_embeddings);
   FloatMatrix queries = select_rows(q_emb, query_ids, "queries", cfg.query_embeddings);
-  FloatMatrix gallery = select_rows(g_emb, tile_ids, "gallery tiles", cfg.gallery_embeddings);
-  const std::size_t k = std::min(cfg.k, gallery.rows);
+  const std::size_t k = std::min(cfg.k, ds.gallery.size());
   if (k < cfg.k)
-    log_info("--k {} is more than the gallery's {} tiles: returning all {}", cfg.k, gallery.rows, k);
-  if (g_emb.ids.size() > tile_ids.size())
-    log_info("{}: {} rows are not in this dataset's gallery and are ignored", cfg.gallery_embeddings,
-             g_emb.ids.size() - tile_ids.size());
-  if (cfg.normalize) {
-    l2_normalize(queries);
-    l2_normalize(gallery);
-  } else if (const double s = std::max(norm_spread(queries), norm_spread(gallery)); s > 1e-3) {
-    log_warn(
-        "embeddings are not unit length (max |norm - 1| = {:.3g}); scores are raw inner products "
-        "(use --normalize for cosine similarity)",
-        s);
-  }
+    log_info("--k {} is more than the gallery's {} tiles: returning all {}", cfg.k, ds.gallery.size(), k);
 
-  std::string index_file;
-  bool reused = false;
-  const VectorIndex index = gallery_index(gallery, tile_ids, cfg, index_file, reused);
-  const auto t1 = std::chrono::steady_clock::now();
-  const SearchResult res = index.search(queries, k);
-  const auto t2 = std::chrono::steady_clock::now();
+  SearchResult res;
+  json index_info, g_info;
+  std::chrono::steady_clock::time_point t1, t2;
+  if (!cfg.gallery_index.empty()) {
+    if (cfg.normalize) l2_normalize(queries);
+    t1 = std::chrono::steady_clock::now();
+    PrebuiltSearch ps = search_prebuilt(ds, cfg, queries, k);
+    t2 = std::chrono::steady_clock::now();
+    res = std::move(ps.result);
+    index_info = std::move(ps.index_info);
+    g_info = std::move(ps.gallery_info);
+  } else {
+    Embeddings g_emb = read_embeddings(cfg.gallery_embeddings);
+    g_info = embeddings_info(cfg.gallery_embeddings, g_emb);
+    if (q_emb.matrix.cols != g_emb.matrix.cols)
+      throw Error(ErrorKind::invalid_argument,
+                  fmt::format("{} has dimension {} but {} has {}", cfg.query_embeddings, queries.cols,
+                              cfg.gallery_embeddings, g_emb.matrix.cols));
+    check_usable_rows(g_emb.matrix, g_emb.ids, cfg.gallery_embeddings);
+    FloatMatrix gallery = select_rows(g_emb, tile_ids, "gallery tiles", cfg.gallery_embeddings);
+    if (g_emb.ids.size() > tile_ids.size())
+      log_info("{}: {} rows are not in this dataset's gallery and are ignored", cfg.gallery_embeddings,
+               g_emb.ids.size() - tile_ids.size());
+    if (cfg.normalize) {
+      l2_normalize(queries);
+      l2_normalize(gallery);
+    } else if (const double s = std::max(norm_spread(queries), norm_spread(gallery)); s > 1e-3) {
+      log_warn(
+          "embeddings are not unit length (max |norm - 1| = {:.3g}); scores are raw inner products "
+          "(use --normalize for cosine similarity)",
+          s);
+    }
+    std::string index_file;
+    bool reused = false;
+    const VectorIndex index = gallery_index(gallery, tile_ids, cfg, index_file, reused);
+    t1 = std::chrono::steady_clock::now();
+    res = index.search(queries, k);
+    t2 = std::chrono::steady_clock::now();
+    index_info = {{"factory", cfg.index.factory},
+                  {"exact", index.exact()},
+                  {"search_params", cfg.index.search_params},
+                  {"threads", cfg.index.n_threads},
+                  {"file", index_file.empty() ? json() : json(index_file)},
+                  {"reused", reused}};
+  }
 
   RetrieveResult out;
   out.rankings = rankings_of(res, ds);
@@ -275,13 +435,7 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
               {"gallery_size", ds.gallery.size()},
               {"k", k},
               {"k_requested", cfg.k},
-              {"index",
-               {{"factory", cfg.index.factory},
-                {"exact", index.exact()},
-                {"search_params", cfg.index.search_params},
-                {"threads", cfg.index.n_threads},
-                {"file", index_file.empty() ? json() : json(index_file)},
-                {"reused", reused}}},
+              {"index", index_info},
               {"normalize", cfg.normalize},
               {"config", config_to_json(cfg)},
               {"query_embeddings", q_info},

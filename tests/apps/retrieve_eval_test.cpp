@@ -6,12 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "apps/independent_metrics.hpp"
 #include "georank/core/sha256.hpp"
@@ -226,6 +229,71 @@ TEST(RetrieveEval, MissingEmbeddingsAreNamedErrors) {
           dir + "/Q.npy --gallery-embeddings " + f.g_npy + " --out " + dir + "/c.jsonl 2>&1");
   EXPECT_EQ(rc, 3) << out;  // not found
   EXPECT_FALSE(fs::exists(dir + "/c.jsonl"));
+}
+
+TEST(RetrieveEval, APrebuiltIndexRescoredGivesTheExactTopKAndSkipsRowsOutsideTheGallery) {
+  const auto& f = fixture();
+  const std::string cli = GEORANK_CLI_PATH;
+  const auto dir = f.dir + "/prebuilt";
+  fs::create_directories(dir);
+  // 4-bit scalar codes: approximate scores; every list probed, so only the codes approximate
+  ASSERT_EQ(run(cli + " index build --shards " + f.g_npy + " --out " + dir + "/city.faiss --factory IVF4,SQ4")
+                .first,
+            0);
+  const std::string data =
+      " retrieve --dataset vigor:" + f.root + " --query-embeddings " + f.q_npy + " --k 5";
+  ASSERT_EQ(run(cli + data + " --gallery-embeddings " + f.g_npy + " --out " + dir + "/exact.jsonl").first, 0);
+  const std::string prebuilt = data + " --gallery-index " + dir + "/city.faiss --search-params nprobe=4";
+  ASSERT_EQ(run(cli + prebuilt + " --rescore 30 --out " + dir + "/rescored.jsonl").first, 0);
+  ASSERT_EQ(run(cli + prebuilt + " --out " + dir + "/approx.jsonl").first, 0);
+  const auto lines = [](const std::string& path) {
+    std::vector<json> out;
+    std::ifstream in(path);
+    for (std::string l; std::getline(in, l);) out.push_back(json::parse(l));
+    return out;
+  };
+  const auto exact = lines(dir + "/exact.jsonl"), rescored = lines(dir + "/rescored.jsonl"),
+             approx = lines(dir + "/approx.jsonl");
+  ASSERT_EQ(rescored.size(), exact.size());
+  ASSERT_EQ(approx.size(), exact.size());
+  double approx_error = 0;
+  for (std::size_t q = 0; q < exact.size(); ++q) {
+    ASSERT_EQ(rescored[q]["candidates"].size(), 5u);
+    ASSERT_EQ(approx[q]["candidates"].size(), 5u);
+    for (std::size_t j = 0; j < 5; ++j) {
+      EXPECT_EQ(rescored[q]["candidates"][j]["tile_id"], exact[q]["candidates"][j]["tile_id"]);
+      EXPECT_NEAR(rescored[q]["candidates"][j]["score"].get<double>(),
+                  exact[q]["candidates"][j]["score"].get<double>(), 1e-5);
+      EXPECT_NE(approx[q]["candidates"][j]["tile_id"],
+                "satellite_0.0000000_0.0000000.png");  // not in the gallery
+      approx_error = std::max(approx_error, std::abs(approx[q]["candidates"][j]["score"].get<double>() -
+                                                     exact[q]["candidates"][j]["score"].get<double>()));
+    }
+  }
+  EXPECT_GT(approx_error, 1e-4);  // the codes' own scores: what the re-scoring repairs
+  std::ifstream m(dir + "/rescored.meta.json");
+  const json meta = json::parse(m);
+  EXPECT_TRUE(meta["index"]["prebuilt"].get<bool>());
+  EXPECT_EQ(meta["index"]["rows_outside_gallery"], 1);
+  EXPECT_EQ(meta["index"]["rescore"], 30);
+  EXPECT_EQ(meta["index"]["factory"], "IVF4,SQ4");
+
+  // --rescore needs an index; an index without some gallery tile is not found
+  EXPECT_EQ(
+      run(cli + data + " --gallery-embeddings " + f.g_npy + " --rescore 10 --out " + dir + "/x.jsonl").first,
+      2);
+  auto g = read_embeddings(f.g_npy);
+  g.ids.erase(g.ids.begin());
+  g.matrix.rows -= 1;
+  g.matrix.values.erase(g.matrix.values.begin(), g.matrix.values.begin() + static_cast<long>(g.matrix.cols));
+  write_embeddings(dir + "/G-1.npy", g);
+  ASSERT_EQ(
+      run(cli + " index build --shards " + dir + "/G-1.npy --out " + dir + "/short.faiss --factory IVF4,SQ4")
+          .first,
+      0);
+  EXPECT_EQ(run(cli + data + " --gallery-index " + dir + "/short.faiss --out " + dir + "/y.jsonl").first, 3);
+  EXPECT_FALSE(fs::exists(dir + "/x.jsonl"));
+  EXPECT_FALSE(fs::exists(dir + "/y.jsonl"));
 }
 
 }  // namespace

@@ -26,6 +26,14 @@ struct RetrieveConfig {
   /// embeddings and the selected rows are unchanged. (An exact index is a copy of G.npy and
   /// is always rebuilt from it.)
   bool persist_index = true;
+  /// An index written by `georank index build` (index_build.hpp), searched instead of one built
+  /// from gallery_embeddings (which may then be empty): its `.ids` name the rows, and rows
+  /// outside the dataset's gallery are skipped. Every gallery tile must be in it.
+  std::string gallery_index;
+  /// With gallery_index: re-score the index's best `rescore` rows per query exactly, from the
+  /// float rows of the shards it was built from (its .meta.json names them), and keep the best
+  /// k of those. 0: the index's own (approximate) scores.
+  std::size_t rescore = 0;
 
   /// The index settings are flat keys here (`index` is IndexConfig::factory).
   template <class Self, class Visit>
@@ -39,6 +47,10 @@ struct RetrieveConfig {
     v("blas_block_rows", c.index.blas_block_rows, "Exact search: gallery rows per BLAS block");
     v("normalize", c.normalize, "L2-normalise embeddings first (cosine similarity)");
     v("persist_index", c.persist_index, "Save/reuse a trained index next to G.npy");
+    v("gallery_index", c.gallery_index,
+      "A georank index build index to search instead (its .ids name the rows)");
+    v("rescore", c.rescore,
+      "With gallery_index: re-score its top N per query exactly from the shards (0: off)");
   }
 };
 
