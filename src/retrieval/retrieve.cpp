@@ -284,8 +284,12 @@ PrebuiltSearch search_prebuilt(const Dataset& ds, const RetrieveConfig& cfg, con
   std::vector<std::size_t> first_row;
   if (cfg.rescore > 0) {
     std::size_t at = 0;
-    for (const auto& sh : meta.at("shards")) {
-      shards.emplace_back(sh.at("path").get<std::string>());
+    const json list = meta.value("shards", json::array());
+    for (const auto& sh : list) {
+      if (!sh.is_object() || !sh.contains("path") || !sh["path"].is_string())
+        throw Error(ErrorKind::invalid_argument,
+                    file + ".meta.json: a shard without a \"path\": --rescore needs the shards' rows");
+      shards.emplace_back(sh["path"].get<std::string>());
       first_row.push_back(at);
       at += shards.back().rows();
     }
@@ -353,7 +357,7 @@ PrebuiltSearch search_prebuilt(const Dataset& ds, const RetrieveConfig& cfg, con
                    {"ids_sha256", meta.value("ids_sha256", "")},
                    {"reused", true}};
   ps.gallery_info = {{"index_meta", fs::absolute(file + ".meta.json").string()},
-                     {"shards", meta.at("shards")}};
+                     {"shards", meta.value("shards", json::array())}};
   return ps;
 }
 
@@ -381,7 +385,12 @@ RetrieveResult retrieve(const Dataset& ds, const RetrieveConfig& cfg) {
   if (!cfg.gallery_index.empty()) {
     if (cfg.normalize) l2_normalize(queries);
     t1 = std::chrono::steady_clock::now();
-    PrebuiltSearch ps = search_prebuilt(ds, cfg, queries, k);
+    PrebuiltSearch ps;
+    try {
+      ps = search_prebuilt(ds, cfg, queries, k);
+    } catch (const json::exception& e) {  // a field of the wrong type in the index's .meta.json
+      throw Error(ErrorKind::invalid_argument, cfg.gallery_index + ".meta.json: " + e.what());
+    }
     t2 = std::chrono::steady_clock::now();
     res = std::move(ps.result);
     index_info = std::move(ps.index_info);
