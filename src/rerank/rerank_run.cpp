@@ -103,10 +103,7 @@ RerankRunResult rerank_all(std::span<const QueryRanking> input, const RerankImag
         QueryRanking ranked = rerank_query(input[i], ji, config, prompt, member, &stats);
         std::lock_guard lock(mutex);
         rankings[i] = std::move(ranked);
-        result.stats.n_queries += stats.n_queries;
-        result.stats.n_judgments += stats.n_judgments;
-        result.stats.n_rounds += stats.n_rounds;
-        result.stats.n_unparsed += stats.n_unparsed;
+        result.stats += stats;
         report(++done);
       }
     } catch (...) {

@@ -219,10 +219,8 @@ QueryRanking rerank_with(const QueryRanking& input, const RerankConfig& config, 
   }
 
   if (stats) {
-    stats->n_queries += 1;
-    stats->n_judgments += local.n_judgments;
-    stats->n_rounds += local.n_rounds;
-    stats->n_unparsed += local.n_unparsed;
+    local.n_queries = 1;
+    *stats += local;
   }
   return assemble(input, k, result, std::move(evidence));
 }

@@ -19,7 +19,7 @@ using test::shell_quote;
 using ::testing::HasSubstr;
 
 test::ProcessResult georank(const std::string& args) {
-  return test::run_command(std::string(GEORANK_CLI_PATH) + " " + args);
+  return test::run_georank(args);
 }
 
 TEST(ExitCodes, HelpAndVersionExitZero) {

@@ -5,10 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "georank/core/atomic_file.hpp"
 #include "georank/data/image.hpp"
 #include "georank/fixtures/vlm_fixture.hpp"
 #include "support/subprocess.hpp"
@@ -22,12 +21,7 @@ using test::shell_quote;
 using ::testing::HasSubstr;
 
 test::ProcessResult georank(const std::string& args) {
-  return test::run_command(std::string(GEORANK_CLI_PATH) + " " + args);
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return test::run_georank(args);
 }
 
 TEST(FixturesVlmCli, EachArchWritesTheLibrarysPairAndScoresInItsOwnTemplate) {
@@ -50,8 +44,8 @@ TEST(FixturesVlmCli, EachArchWritesTheLibrarysPairAndScoresInItsOwnTemplate) {
     EXPECT_THAT(made.out, HasSubstr("arch " + std::string(c.arch) + "): outputs mean nothing"));
     const auto lib =
         write_vlm_fixture(dir + "/lib-" + c.arch, 3, VlmFixtureShape::tiny, VlmFixtureType::native, c.value);
-    EXPECT_EQ(read_all(out + "/text.gguf"), read_all(lib.text_model));
-    EXPECT_EQ(read_all(out + "/mmproj.gguf"), read_all(lib.mmproj));
+    EXPECT_EQ(read_file_text(out + "/text.gguf"), read_file_text(lib.text_model));
+    EXPECT_EQ(read_file_text(out + "/mmproj.gguf"), read_file_text(lib.mmproj));
 
     const auto scored =
         georank("score --json --threads 1 --model " + shell_quote(out + "/text.gguf") + " --mmproj " +

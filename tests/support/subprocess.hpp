@@ -24,4 +24,11 @@ ProcessResult run_own_tests(const std::string& filter);
 /// Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);
 
+#ifdef GEORANK_CLI_PATH
+/// Runs the georank CLI with `args` (a shell-quoted argument string).
+inline ProcessResult run_georank(const std::string& args) {
+  return run_command(std::string(GEORANK_CLI_PATH) + " " + args);
+}
+#endif
+
 }  // namespace georank::test

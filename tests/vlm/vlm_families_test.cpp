@@ -18,13 +18,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "georank/core/atomic_file.hpp"
 #include "georank/core/error.hpp"
 #include "georank/fixtures/vlm_fixture.hpp"
 #include "georank/vlm/llama_backend.hpp"
@@ -116,11 +115,6 @@ VlmFixtureFiles fixture_of(const Family& family) {
   return VlmFixtureFiles{dir + "/text.gguf", dir + "/mmproj.gguf"};
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 /// `n` image markers separated by short captions (b11669's mtmd has a path that merges two
 /// adjacent images of the same size into one two-frame video input for Qwen-VL projectors; text
 /// between the markers keeps every image on its own).
@@ -161,10 +155,10 @@ TEST(VlmFamilyFixtures, SameSeedGivesIdenticalFilesOfEachFamily) {
     SCOPED_TRACE(f->name);
     const auto a = write(f->arch, f->name + "-a");
     const auto b = write(f->arch, f->name + "-b");
-    EXPECT_EQ(read_all(a.text_model), read_all(b.text_model));
-    EXPECT_EQ(read_all(a.mmproj), read_all(b.mmproj));
-    EXPECT_NE(read_all(a.text_model), read_all(llava.text_model));
-    EXPECT_NE(read_all(a.mmproj), read_all(llava.mmproj));
+    EXPECT_EQ(read_file_text(a.text_model), read_file_text(b.text_model));
+    EXPECT_EQ(read_file_text(a.mmproj), read_file_text(b.mmproj));
+    EXPECT_NE(read_file_text(a.text_model), read_file_text(llava.text_model));
+    EXPECT_NE(read_file_text(a.mmproj), read_file_text(llava.mmproj));
     EXPECT_EQ(parse_vlm_fixture_arch(f->name), f->arch);
   }
   EXPECT_EQ(parse_vlm_fixture_arch("llava"), VlmFixtureArch::llava);

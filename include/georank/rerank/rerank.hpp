@@ -141,6 +141,13 @@ struct RerankStats {
   std::int64_t n_judgments = 0;  ///< judge requests (a pairwise comparison in both orders is 2)
   std::int64_t n_rounds = 0;     ///< judge calls (batches)
   std::int64_t n_unparsed = 0;   ///< judgments without a usable answer
+  RerankStats& operator+=(const RerankStats& o) {
+    n_queries += o.n_queries;
+    n_judgments += o.n_judgments;
+    n_rounds += o.n_rounds;
+    n_unparsed += o.n_unparsed;
+    return *this;
+  }
 };
 
 /// The judges a strategy uses; only the one its strategy needs must be set.
